@@ -1,0 +1,98 @@
+/*
+ * The internal interface between the portable core and one platform backend.
+ * Exactly one backend file (posix/shm_posix.c or win32/shm_win32.c) defines
+ * these; CMake picks it. The backend owns the OS objects, the attach/detach
+ * lifecycle and the writer lock; the core owns the bytes and the protocol.
+ */
+#ifndef DLLMEM_BACKEND_H
+#define DLLMEM_BACKEND_H
+
+#include "dllmem.h"
+#include "layout.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DLLMEM_NAME_MAX 255
+#define DLLMEM_REASON_MAX 512
+
+struct dllmem_config {
+    char name[DLLMEM_NAME_MAX + 1]; /* object name, as the OS sees it */
+    uint32_t data_bytes;            /* even, DLLMEM_MIN_SIZE .. DLLMEM_MAX_SIZE */
+};
+
+struct dllmem_segment {
+    unsigned char *base;    /* whole mapping; NULL when not attached */
+    struct dllmem_ctl *ctl;
+    dllmem_unit *data;      /* D: offset 0 */
+    dllmem_unit *shadow;    /* S */
+    uint32_t data_bytes;
+    uint32_t capacity;      /* units, terminator included */
+    uint64_t mapping_bytes;
+    struct dllmem_config config;
+    intptr_t os_handle;     /* backend's: fd on POSIX, HANDLE on Windows */
+    uint32_t os_slot;       /* backend's: writer-lock identity, 0 = none yet */
+};
+
+/* A reason buffer filled with one sentence saying what failed and why. */
+struct dllmem_reason {
+    char text[DLLMEM_REASON_MAX];
+};
+
+/* --- provided by the backend --- */
+
+/* Fills cfg->name with the platform default when DLLMEM_NAME is unset. */
+void dllmem_os_default_name(char *buf, size_t len);
+
+/* Opens or creates the segment named by cfg, validates or initializes it with
+ * the core helpers below, and maps it into seg. On failure seg->base stays
+ * NULL, nothing is left open, and why says what happened. */
+dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
+                               struct dllmem_reason *why);
+
+/* Unmaps and closes; the last process to detach removes the object. */
+void dllmem_os_detach(struct dllmem_segment *seg);
+
+/* Writer exclusion across threads and processes. A lock whose holder died is
+ * taken over (the core then repairs the segment). May fail with TIMEOUT. */
+dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg);
+void dllmem_os_writer_unlock(struct dllmem_segment *seg);
+
+/* Lets a starved reader give the CPU to a writer. */
+void dllmem_os_yield(void);
+
+/* For dllmem_get_info: where the object can be seen, processes attached. */
+void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
+                        int64_t *attached);
+
+/* Test builds only: pause here in the middle of writing D. */
+void dllmem_os_test_midwrite(void);
+
+/* --- provided by the core, for the backends --- */
+
+/* Reads DLLMEM_NAME / DLLMEM_SIZE. Invalid values are refused, not replaced. */
+dllmem_status dllmem_config_from_env(struct dllmem_config *cfg, struct dllmem_reason *why);
+
+/* Formats why (printf-style). */
+void dllmem_reason_set(struct dllmem_reason *why, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Points seg's area pointers into a mapping of the configured size. */
+void dllmem_segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32_t data_bytes);
+
+/* Writes a fresh control block into a zero-filled mapping: empty string. */
+void dllmem_ctl_init(struct dllmem_segment *seg);
+
+/* Classifies a mapped control block: OK, or BAD_CONTROL_BLOCK / SIZE_MISMATCH
+ * with the reason. all_zero reports a block that was never initialized. */
+dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
+                               bool *all_zero, struct dllmem_reason *why);
+
+/* The data size whose mapping is exactly mapping_bytes, if there is one. */
+bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes);
+
+#endif /* DLLMEM_BACKEND_H */

@@ -1,0 +1,378 @@
+/*
+ * The portable core: the exports, bounds, and the seqlock protocol over the
+ * layout in layout.h. It calls the OS only through backend.h.
+ */
+#include "backend.h"
+#include "units.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Process-wide attach state; written only by the platform entry point
+ * (constructor / DllMain), before and after any export can run. */
+static struct dllmem_segment g_seg;
+static dllmem_status g_attach_status = DLLMEM_NOT_ATTACHED;
+static struct dllmem_reason g_attach_reason = {"library has not attached yet"};
+
+static _Thread_local dllmem_status t_last_status = DLLMEM_OK;
+
+/* A reader retries this often, yielding after READ_SPINS, before it takes the
+ * writer lock to guarantee progress against a stream of Sets. */
+#define READ_SPINS 16
+#define READ_TRIES 1000
+
+/* ---- control block -------------------------------------------------------- */
+
+void dllmem_segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32_t data_bytes)
+{
+    seg->base = base;
+    seg->data_bytes = data_bytes;
+    seg->capacity = data_bytes / 2u;
+    seg->mapping_bytes = dllmem_mapping_bytes(data_bytes);
+    seg->data = (dllmem_unit *)(void *)base;
+    seg->ctl = (struct dllmem_ctl *)(void *)(base + dllmem_ctl_offset(data_bytes));
+    seg->shadow = (dllmem_unit *)(void *)(base + dllmem_shadow_offset(data_bytes));
+}
+
+void dllmem_ctl_init(struct dllmem_segment *seg)
+{
+    struct dllmem_ctl *c = seg->ctl;
+    c->layout_version = DLLMEM_LAYOUT_VERSION;
+    c->ctl_bytes = DLLMEM_CTL_BYTES;
+    c->data_bytes = seg->data_bytes;
+    atomic_store_explicit(&c->seq, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->len_d, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->len_s, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->writer, 0u, memory_order_relaxed);
+    dllmem_store_shared(&seg->data[0], 0);
+    dllmem_store_shared(&seg->shadow[0], 0);
+    /* Magic last: a block with a magic is whole. */
+    atomic_thread_fence(memory_order_release);
+    c->magic = DLLMEM_MAGIC;
+}
+
+bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes)
+{
+    if (mapping_bytes < dllmem_mapping_bytes(DLLMEM_MIN_SIZE) ||
+        mapping_bytes > dllmem_mapping_bytes(DLLMEM_MAX_SIZE))
+        return false;
+    /* mapping = round64(d) + CTL + d, so d is within 64 of (mapping - CTL) / 2. */
+    uint64_t guess = (mapping_bytes - DLLMEM_CTL_BYTES) / 2u;
+    uint64_t lo = guess > 64u ? guess - 64u : 0u;
+    for (uint64_t d = lo & ~(uint64_t)1u; d <= guess + 64u; d += 2u) {
+        if (d >= DLLMEM_MIN_SIZE && d <= DLLMEM_MAX_SIZE &&
+            dllmem_mapping_bytes((uint32_t)d) == mapping_bytes) {
+            *data_bytes = (uint32_t)d;
+            return true;
+        }
+    }
+    return false;
+}
+
+dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
+                               bool *all_zero, struct dllmem_reason *why)
+{
+    const struct dllmem_ctl *c = seg->ctl;
+    const unsigned char *raw = (const unsigned char *)c;
+    bool zero = true;
+    for (size_t i = 0; i < sizeof *c; i++)
+        zero = zero && raw[i] == 0;
+    *all_zero = zero;
+    if (zero) {
+        dllmem_reason_set(why, "segment \"%s\" was never initialized", seg->config.name);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->magic != DLLMEM_MAGIC) {
+        dllmem_reason_set(why, "segment \"%s\" has no dllmem control block (magic 0x%08x)",
+                          seg->config.name, (unsigned)c->magic);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->layout_version != DLLMEM_LAYOUT_VERSION || c->ctl_bytes != DLLMEM_CTL_BYTES) {
+        dllmem_reason_set(why, "segment \"%s\" has layout version %u (%u-byte block), "
+                          "this library speaks version %u",
+                          seg->config.name, (unsigned)c->layout_version,
+                          (unsigned)c->ctl_bytes, DLLMEM_LAYOUT_VERSION);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->data_bytes != seg->data_bytes || object_bytes != seg->mapping_bytes) {
+        dllmem_reason_set(why, "segment \"%s\" holds %u data bytes (%llu in all), "
+                          "DLLMEM_SIZE asks for %u",
+                          seg->config.name, (unsigned)c->data_bytes,
+                          (unsigned long long)object_bytes, (unsigned)seg->data_bytes);
+        return DLLMEM_SIZE_MISMATCH;
+    }
+    return DLLMEM_OK;
+}
+
+/* ---- attach / detach (called by the platform entry point) ------------------ */
+
+void dllmem_core_attach(void);
+void dllmem_core_detach(void);
+
+void dllmem_core_attach(void)
+{
+    struct dllmem_config cfg;
+    struct dllmem_reason why = {""};
+    dllmem_status st = dllmem_config_from_env(&cfg, &why);
+    if (st == DLLMEM_OK) {
+        memset(&g_seg, 0, sizeof g_seg);
+        g_seg.config = cfg;
+        st = dllmem_os_attach(&cfg, &g_seg, &why);
+    }
+    if (st != DLLMEM_OK) {
+        g_seg.base = NULL;
+        g_attach_reason = why;
+    } else {
+        dllmem_reason_set(&g_attach_reason, "attached to \"%s\" (%u data bytes)", cfg.name,
+                          (unsigned)cfg.data_bytes);
+    }
+    g_attach_status = st;
+}
+
+void dllmem_core_detach(void)
+{
+    if (g_seg.base != NULL)
+        dllmem_os_detach(&g_seg);
+    g_seg.base = NULL;
+    g_attach_status = DLLMEM_NOT_ATTACHED;
+    dllmem_reason_set(&g_attach_reason, "library has detached");
+}
+
+static struct dllmem_segment *attached(void)
+{
+    return g_seg.base != NULL ? &g_seg : NULL;
+}
+
+/* For the backend's fork handler. */
+struct dllmem_segment *dllmem_core_segment(void);
+struct dllmem_segment *dllmem_core_segment(void)
+{
+    return attached();
+}
+
+/* ---- the protocol ------------------------------------------------------------ */
+
+static uint32_t clamp_len(uint32_t len, uint32_t capacity)
+{
+    return len < capacity ? len : capacity - 1u;
+}
+
+/* Under the writer lock: finish a dead writer's copy (I5). */
+static void repair(struct dllmem_segment *seg)
+{
+    struct dllmem_ctl *c = seg->ctl;
+    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
+    if ((s & 1u) == 0)
+        return;
+    uint32_t n = clamp_len(atomic_load_explicit(&c->len_s, memory_order_relaxed), seg->capacity);
+    dllmem_copy_shared(seg->data, seg->shadow, n);
+    dllmem_store_shared(&seg->data[n], 0);
+    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);
+    atomic_store_explicit(&c->seq, s + 1u, memory_order_release);
+}
+
+/* Stores src[0..n); n <= capacity-1 and pair-safe. */
+static dllmem_status store(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
+{
+    struct dllmem_ctl *c = seg->ctl;
+    dllmem_status st = dllmem_os_writer_lock(seg);
+    if (st != DLLMEM_OK)
+        return st;
+    repair(seg);
+    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
+
+    /* Phase 1, seq even: readers use D, so S is ours. The fence keeps these
+     * writes after the store that ended the previous odd phase. */
+    atomic_thread_fence(memory_order_release);
+    dllmem_copy_shared(seg->shadow, src, n);
+    dllmem_store_shared(&seg->shadow[n], 0);
+    atomic_store_explicit(&c->len_s, n, memory_order_relaxed);
+
+    /* Phase 2, seq odd: readers use S, so D is ours. */
+    atomic_store_explicit(&c->seq, s + 1u, memory_order_release);
+    atomic_thread_fence(memory_order_release);
+    uint32_t half = n / 2u;
+    dllmem_copy_shared(seg->data, src, half);
+#if defined(DLLMEM_TESTING)
+    dllmem_os_test_midwrite();
+#endif
+    dllmem_copy_shared(seg->data + half, src + half, n - half);
+    dllmem_store_shared(&seg->data[n], 0);
+    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);
+
+    atomic_store_explicit(&c->seq, s + 2u, memory_order_release);
+    dllmem_os_writer_unlock(seg);
+    return DLLMEM_OK;
+}
+
+/* One consistent read attempt; returns false if a Set intervened. Copies at
+ * most limit units (pair-safe) into buf when buf != NULL. */
+static bool read_once(struct dllmem_segment *seg, dllmem_unit *buf, size_t limit,
+                      uint32_t *len_out, size_t *copied)
+{
+    struct dllmem_ctl *c = seg->ctl;
+    uint32_t s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
+    bool odd = (s1 & 1u) != 0;
+    const dllmem_unit *src = odd ? seg->shadow : seg->data;
+    uint32_t len = clamp_len(atomic_load_explicit(odd ? &c->len_s : &c->len_d,
+                                                  memory_order_relaxed),
+                             seg->capacity);
+    size_t k = 0;
+    if (buf != NULL) {
+        k = limit < len ? limit : len;
+        if (k < len && k > 0 && dllmem_is_high(dllmem_load_shared(&src[k - 1])) &&
+            dllmem_is_low(dllmem_load_shared(&src[k])))
+            k--;
+        dllmem_copy_shared(buf, src, k);
+    }
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&c->seq, memory_order_relaxed) != s1)
+        return false;
+    *len_out = len;
+    *copied = k;
+    return true;
+}
+
+static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
+                          size_t *full_len)
+{
+    size_t limit = (buf != NULL && cch > 0) ? cch - 1u : 0u;
+    dllmem_unit *dst = (buf != NULL && cch > 0) ? buf : NULL;
+    uint32_t len = 0;
+    size_t k = 0;
+    bool ok = false;
+    for (int i = 0; i < READ_TRIES && !ok; i++) {
+        ok = read_once(seg, dst, limit, &len, &k);
+        if (!ok && i >= READ_SPINS)
+            dllmem_os_yield();
+    }
+    if (!ok) {
+        /* Starved by writers: read under their lock, which guarantees progress. */
+        dllmem_status st = dllmem_os_writer_lock(seg);
+        if (st != DLLMEM_OK) {
+            if (dst != NULL)
+                dst[0] = 0;
+            *full_len = 0;
+            return st;
+        }
+        repair(seg);
+        ok = read_once(seg, dst, limit, &len, &k);
+        dllmem_os_writer_unlock(seg);
+    }
+    if (dst != NULL)
+        dst[k] = 0;
+    *full_len = len;
+    return (dst == NULL || k == len) ? DLLMEM_OK : DLLMEM_TRUNCATED;
+}
+
+/* ---- exports ------------------------------------------------------------------ */
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len,
+                                                size_t *stored)
+{
+    struct dllmem_segment *seg = attached();
+    size_t ignored;
+    if (stored == NULL)
+        stored = &ignored;
+    *stored = 0;
+    if (seg == NULL)
+        return DLLMEM_NOT_ATTACHED;
+    if (str == NULL && len != 0)
+        return DLLMEM_INVALID_ARGUMENT;
+    size_t cap = seg->capacity - 1u;
+    size_t want = len < cap ? len : cap;
+    if (len > 0 && dllmem_scan_nul(str, len) != len)
+        return DLLMEM_EMBEDDED_NUL;
+    size_t n = dllmem_pair_safe_cut(str, len, want);
+    dllmem_status st = store(seg, str, (uint32_t)n);
+    if (st != DLLMEM_OK)
+        return st;
+    *stored = n;
+    return n == len ? DLLMEM_OK : DLLMEM_TRUNCATED;
+}
+
+DLLMEM_API void DLLMEM_CALL SetSharedMem(dllmem_unit *lpszBuf)
+{
+    struct dllmem_segment *seg = attached();
+    dllmem_status st;
+    if (seg == NULL) {
+        st = DLLMEM_NOT_ATTACHED;
+    } else if (lpszBuf == NULL) {
+        st = DLLMEM_INVALID_ARGUMENT;
+    } else {
+        /* Scan one unit past the capacity to learn whether the string fits. */
+        size_t cap = seg->capacity - 1u;
+        size_t len = dllmem_scan_nul(lpszBuf, cap + 1u);
+        size_t n = dllmem_pair_safe_cut(lpszBuf, len, cap);
+        st = store(seg, lpszBuf, (uint32_t)n);
+        if (st == DLLMEM_OK && n != len)
+            st = DLLMEM_TRUNCATED;
+    }
+    t_last_status = st;
+}
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, size_t *full_len)
+{
+    struct dllmem_segment *seg = attached();
+    size_t ignored;
+    if (full_len == NULL)
+        full_len = &ignored;
+    if (seg == NULL) {
+        if (buf != NULL && cch > 0)
+            buf[0] = 0;
+        *full_len = 0;
+        return DLLMEM_NOT_ATTACHED;
+    }
+    return load(seg, buf, cch, full_len);
+}
+
+DLLMEM_API void DLLMEM_CALL GetSharedMem(dllmem_unit *lpszBuf, uint32_t cchSize)
+{
+    size_t full;
+    t_last_status = dllmem_get(lpszBuf, cchSize, &full);
+}
+
+DLLMEM_API size_t DLLMEM_CALL dllmem_capacity(void)
+{
+    struct dllmem_segment *seg = attached();
+    return seg != NULL ? seg->capacity : 0u;
+}
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_attach_status(void)
+{
+    return g_attach_status;
+}
+
+DLLMEM_API const char *DLLMEM_CALL dllmem_attach_reason(void)
+{
+    return g_attach_reason.text;
+}
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_last_status(void)
+{
+    return t_last_status;
+}
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
+{
+    struct dllmem_segment *seg = attached();
+    if (info == NULL)
+        return DLLMEM_INVALID_ARGUMENT;
+    memset(info, 0, sizeof *info);
+    info->attached = -1;
+    if (seg == NULL)
+        return DLLMEM_NOT_ATTACHED;
+    _Static_assert(sizeof info->name == sizeof seg->config.name, "name sizes");
+    memcpy(info->name, seg->config.name, sizeof info->name);
+    info->data_bytes = seg->data_bytes;
+    info->mapping_bytes = seg->mapping_bytes;
+    info->capacity = seg->capacity;
+    info->layout_version = seg->ctl->layout_version;
+    size_t len = 0;
+    (void)load(seg, NULL, 0, &len);
+    info->length = len;
+    info->sequence = atomic_load_explicit(&seg->ctl->seq, memory_order_acquire) / 2u;
+    dllmem_os_describe(seg, info->path, sizeof info->path, &info->attached);
+    return DLLMEM_OK;
+}

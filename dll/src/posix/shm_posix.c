@@ -1,0 +1,628 @@
+/*
+ * POSIX backend: shm_open/ftruncate/mmap, a constructor/destructor in place of
+ * DllMain, and kernel-held byte-range locks on the object for everything that
+ * must survive a process dying.
+ *
+ * Lock bytes (advisory; independent of the object's size; open-file-description
+ * locks where the OS has them, so they belong to one attach, not the process):
+ *   byte 0 (DMS)        every attached process holds it shared. Whoever gets it
+ *                       exclusive is alone: the first attacher initializes
+ *                       under it then downgrades; the last detacher unlinks
+ *                       under it. A dead process's share vanishes with it.
+ *   byte 1+slot         a process that writes holds its slot byte exclusively
+ *                       for as long as it is attached. The writer lock word in
+ *                       the control block names the holder's slot, so a waiter
+ *                       can ask the kernel whether the holder is still alive.
+ *
+ * Attach races: an attacher can open the object just before the last detacher
+ * unlinks it. It then holds a lock on an orphan; every lock acquisition is
+ * followed by fstat, and st_nlink == 0 sends the attacher round again.
+ */
+#if !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE
+#endif
+
+#include "../backend.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+void dllmem_core_attach(void);
+void dllmem_core_detach(void);
+
+#define LOCK_DMS 0
+#define LOCK_SLOT_BASE 1
+#define MAX_SLOTS 65535u
+#define ATTACH_ROUNDS 64
+#define ATTACH_WAIT_MS 10000
+#define WRITER_WAIT_MS 10000
+#define OWNER_CHECK_NS 1000000L /* ask the kernel about a holder once per ms */
+
+#if defined(F_OFD_SETLK)
+#  define CMD_SETLK F_OFD_SETLK
+#  define CMD_GETLK F_OFD_GETLK
+#else
+/* Process-associated locks: correct while one attach per process is open. */
+#  define CMD_SETLK F_SETLK
+#  define CMD_GETLK F_GETLK
+#endif
+
+/* ---- system calls, through a table so test builds can inject failures ------- */
+
+struct syscall_entry {
+    const char *name;
+    int inject_errno; /* non-zero: fail with this errno (test builds only) */
+};
+
+enum { SYS_SHM_OPEN, SYS_FSTAT, SYS_FTRUNCATE, SYS_MMAP, SYS_FCNTL, SYS_COUNT };
+
+static struct syscall_entry g_sys[SYS_COUNT] = {
+    [SYS_SHM_OPEN] = {"shm_open", 0},
+    [SYS_FSTAT] = {"fstat", 0},
+    [SYS_FTRUNCATE] = {"ftruncate", 0},
+    [SYS_MMAP] = {"mmap", 0},
+    [SYS_FCNTL] = {"fcntl", 0},
+};
+
+static bool injected(int which)
+{
+    if (g_sys[which].inject_errno == 0)
+        return false;
+    errno = g_sys[which].inject_errno;
+    return true;
+}
+
+#if defined(DLLMEM_TESTING)
+/* DLLMEM_TEST_FAIL=call[,call...] makes each named call fail with a fitting
+ * errno; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D. */
+static void load_test_faults(void)
+{
+    static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
+    const char *spec = getenv("DLLMEM_TEST_FAIL");
+    for (int i = 0; i < SYS_COUNT; i++) {
+        const char *hit = spec != NULL ? strstr(spec, g_sys[i].name) : NULL;
+        g_sys[i].inject_errno = hit != NULL ? errnos[i] : 0;
+    }
+}
+
+void dllmem_os_test_midwrite(void)
+{
+    const char *stop = getenv("DLLMEM_TEST_STOP_MIDWRITE");
+    if (stop != NULL && stop[0] == '1')
+        (void)raise(SIGSTOP);
+}
+#else
+static void load_test_faults(void) {}
+void dllmem_os_test_midwrite(void) {}
+#endif
+
+static int sys_shm_open(const char *name, int flags, mode_t mode)
+{
+    return injected(SYS_SHM_OPEN) ? -1 : shm_open(name, flags, mode);
+}
+
+static int sys_fstat(int fd, struct stat *sb)
+{
+    return injected(SYS_FSTAT) ? -1 : fstat(fd, sb);
+}
+
+static int sys_ftruncate(int fd, off_t len)
+{
+    return injected(SYS_FTRUNCATE) ? -1 : ftruncate(fd, len);
+}
+
+static void *sys_mmap(size_t len, int prot, int fd)
+{
+    return injected(SYS_MMAP) ? MAP_FAILED : mmap(NULL, len, prot, MAP_SHARED, fd, 0);
+}
+
+static int sys_fcntl_lock(int fd, int cmd, struct flock *fl)
+{
+    return injected(SYS_FCNTL) ? -1 : fcntl(fd, cmd, fl);
+}
+
+/* ---- small helpers --------------------------------------------------------------- */
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void sleep_ns(long ns)
+{
+    struct timespec ts = {0, ns};
+    (void)nanosleep(&ts, NULL);
+}
+
+static long backoff_ns(int round)
+{
+    long ns = 2000L << (round < 9 ? round : 9); /* 2 us doubling to ~1 ms */
+    return ns;
+}
+
+/* 0: taken; 1: held by someone else; -1: error (errno). */
+static int lock_byte(int fd, off_t at, short type)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = at;
+    fl.l_len = 1;
+    for (;;) {
+        if (sys_fcntl_lock(fd, CMD_SETLK, &fl) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
+    }
+}
+
+/* 1 if another attach holds the byte, 0 if free, -1 on error. */
+static int byte_is_held(int fd, off_t at)
+{
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = at;
+    fl.l_len = 1;
+    if (sys_fcntl_lock(fd, CMD_GETLK, &fl) != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+}
+
+static void os_reason(struct dllmem_reason *why, const char *name, const char *call, int err)
+{
+    dllmem_reason_set(why, "%s on \"%s\" failed: %s (errno %d)", call, name, strerror(err), err);
+}
+
+/* ---- attach -------------------------------------------------------------------- */
+
+enum { ATTACH_RETRY = -1 }; /* internal: go round again (orphan, abandoned init) */
+
+static dllmem_status check_object(const struct stat *sb, const char *name,
+                                  struct dllmem_reason *why)
+{
+    if (!S_ISREG(sb->st_mode)) {
+        dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object (mode 0%o)",
+                          name, (unsigned)sb->st_mode);
+        return DLLMEM_WRONG_KIND;
+    }
+    if (sb->st_uid != geteuid()) {
+        dllmem_reason_set(why, "\"%s\" is owned by uid %lu, not by this user (uid %lu)", name,
+                          (unsigned long)sb->st_uid, (unsigned long)geteuid());
+        return DLLMEM_FOREIGN_OWNER;
+    }
+    return DLLMEM_OK;
+}
+
+/* Maps the whole object read-only to see what it holds. */
+static dllmem_status inspect(int fd, uint64_t object_bytes, const struct dllmem_config *cfg,
+                             bool *reusable, struct dllmem_reason *why)
+{
+    uint32_t d;
+    *reusable = false;
+    if (!dllmem_data_bytes_for_mapping(object_bytes, &d)) {
+        dllmem_reason_set(why, "\"%s\" is %llu bytes, which is no dllmem segment's size "
+                          "(DLLMEM_SIZE %u needs %llu)",
+                          cfg->name, (unsigned long long)object_bytes, (unsigned)cfg->data_bytes,
+                          (unsigned long long)dllmem_mapping_bytes(cfg->data_bytes));
+        return DLLMEM_SIZE_MISMATCH;
+    }
+    void *p = sys_mmap((size_t)object_bytes, PROT_READ, fd);
+    if (p == MAP_FAILED) {
+        os_reason(why, cfg->name, "mmap", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    struct dllmem_segment probe;
+    memset(&probe, 0, sizeof probe);
+    probe.config = *cfg;
+    dllmem_segment_bind(&probe, p, d);
+    bool zero;
+    dllmem_status st = dllmem_ctl_check(&probe, object_bytes, &zero, why);
+    (void)munmap(p, (size_t)object_bytes);
+    /* Ours and abandoned (valid block, or never initialized): safe to reset. */
+    *reusable = st == DLLMEM_OK || zero;
+    return *reusable ? DLLMEM_OK : st;
+}
+
+/* Holding DMS exclusively: nobody else is attached. Reset to an empty segment
+ * of the configured size unless the object holds something not ours. */
+static dllmem_status init_as_first(int fd, const struct stat *sb, const struct dllmem_config *cfg,
+                                   struct dllmem_segment *seg, struct dllmem_reason *why)
+{
+    uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
+    if (sb->st_size != 0) {
+        bool reusable;
+        dllmem_status st = inspect(fd, (uint64_t)sb->st_size, cfg, &reusable, why);
+        if (st != DLLMEM_OK)
+            return st;
+        /* Truncating to zero and back zero-fills in O(1), whatever the size. */
+        if (sys_ftruncate(fd, 0) != 0) {
+            os_reason(why, cfg->name, "ftruncate", errno);
+            return DLLMEM_OS_ERROR;
+        }
+    }
+    if ((sb->st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0) {
+        os_reason(why, cfg->name, "fchmod", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    if (sys_ftruncate(fd, (off_t)want) != 0) {
+        os_reason(why, cfg->name, "ftruncate", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    void *p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd);
+    if (p == MAP_FAILED) {
+        os_reason(why, cfg->name, "mmap", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    dllmem_segment_bind(seg, p, cfg->data_bytes);
+    dllmem_ctl_init(seg);
+    return DLLMEM_OK;
+}
+
+/* Holding DMS shared: others are attached; join only a valid segment. */
+static int join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
+                struct dllmem_segment *seg, struct dllmem_reason *why)
+{
+    uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
+    if (sb->st_size == 0)
+        return ATTACH_RETRY; /* its initializer died before ftruncate */
+    if ((sb->st_mode & 077) != 0) {
+        dllmem_reason_set(why, "\"%s\" has mode 0%o: other users can reach it", cfg->name,
+                          (unsigned)(sb->st_mode & 0777));
+        return DLLMEM_INSECURE;
+    }
+    if ((uint64_t)sb->st_size != want) {
+        uint32_t d;
+        if (dllmem_data_bytes_for_mapping((uint64_t)sb->st_size, &d))
+            dllmem_reason_set(why, "\"%s\" holds %u data bytes, DLLMEM_SIZE asks for %u",
+                              cfg->name, (unsigned)d, (unsigned)cfg->data_bytes);
+        else
+            dllmem_reason_set(why, "\"%s\" is %llu bytes, not a dllmem segment of %u data bytes",
+                              cfg->name, (unsigned long long)sb->st_size,
+                              (unsigned)cfg->data_bytes);
+        return DLLMEM_SIZE_MISMATCH;
+    }
+    void *p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd);
+    if (p == MAP_FAILED) {
+        os_reason(why, cfg->name, "mmap", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    dllmem_segment_bind(seg, p, cfg->data_bytes);
+    bool zero;
+    dllmem_status st = dllmem_ctl_check(seg, (uint64_t)sb->st_size, &zero, why);
+    if (st != DLLMEM_OK) {
+        (void)munmap(p, (size_t)want);
+        seg->base = NULL;
+        return zero ? ATTACH_RETRY : (int)st;
+    }
+    return DLLMEM_OK;
+}
+
+static int wait_shared(int fd, const char *name, struct dllmem_reason *why)
+{
+    int64_t deadline = now_ns() + (int64_t)ATTACH_WAIT_MS * 1000000LL;
+    for (int round = 0;; round++) {
+        int r = lock_byte(fd, LOCK_DMS, F_RDLCK);
+        if (r == 0)
+            return DLLMEM_OK;
+        if (r < 0) {
+            os_reason(why, name, "fcntl(lock)", errno);
+            return DLLMEM_OS_ERROR;
+        }
+        if (now_ns() > deadline) {
+            dllmem_reason_set(why, "\"%s\" stayed locked for %d ms by a process initializing "
+                              "or removing it", name, ATTACH_WAIT_MS);
+            return DLLMEM_TIMEOUT;
+        }
+        sleep_ns(backoff_ns(round));
+    }
+}
+
+static int attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
+                     struct dllmem_reason *why)
+{
+    struct stat sb;
+    if (sys_fstat(fd, &sb) != 0) {
+        os_reason(why, cfg->name, "fstat", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    dllmem_status st = check_object(&sb, cfg->name, why);
+    if (st != DLLMEM_OK)
+        return st;
+
+    int first = lock_byte(fd, LOCK_DMS, F_WRLCK);
+    if (first < 0) {
+        os_reason(why, cfg->name, "fcntl(lock)", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    if (first == 1) {
+        st = wait_shared(fd, cfg->name, why);
+        if (st != DLLMEM_OK)
+            return st;
+    }
+    /* Locked: now the object cannot change hands; look at it again. */
+    if (sys_fstat(fd, &sb) != 0) {
+        os_reason(why, cfg->name, "fstat", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    if (sb.st_nlink == 0)
+        return ATTACH_RETRY; /* the last detacher unlinked it under us */
+    if (first == 0) {
+        st = init_as_first(fd, &sb, cfg, seg, why);
+        if (st != DLLMEM_OK)
+            return st;
+        if (lock_byte(fd, LOCK_DMS, F_RDLCK) != 0) { /* downgrade: let others in */
+            os_reason(why, cfg->name, "fcntl(downgrade)", errno);
+            (void)munmap(seg->base, (size_t)seg->mapping_bytes);
+            seg->base = NULL;
+            return DLLMEM_OS_ERROR;
+        }
+        return DLLMEM_OK;
+    }
+    return join(fd, &sb, cfg, seg, why);
+}
+
+static dllmem_status open_failure(const struct dllmem_config *cfg, int err,
+                                  struct dllmem_reason *why)
+{
+#if defined(__linux__)
+    if (err == EACCES) {
+        char path[DLLMEM_NAME_MAX + 16];
+        struct stat sb;
+        (void)snprintf(path, sizeof path, "/dev/shm/%s", cfg->name);
+        if (stat(path, &sb) == 0 && sb.st_uid != geteuid()) {
+            dllmem_reason_set(why, "\"%s\" is owned by uid %lu, not by this user (uid %lu)",
+                              cfg->name, (unsigned long)sb.st_uid, (unsigned long)geteuid());
+            return DLLMEM_FOREIGN_OWNER;
+        }
+    }
+#endif
+    if (err == EISDIR || err == ELOOP || err == ENXIO) {
+        dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object: %s", cfg->name,
+                          strerror(err));
+        return DLLMEM_WRONG_KIND;
+    }
+    os_reason(why, cfg->name, "shm_open", err);
+    return DLLMEM_OS_ERROR;
+}
+
+dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
+                               struct dllmem_reason *why)
+{
+    char oname[DLLMEM_NAME_MAX + 2];
+    (void)snprintf(oname, sizeof oname, "/%s", cfg->name);
+    load_test_faults();
+    for (int round = 0; round < ATTACH_ROUNDS; round++) {
+        /* O_NONBLOCK: a FIFO squatting on the name must not hang the loader. */
+        int fd = sys_shm_open(oname, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
+        if (fd < 0)
+            return open_failure(cfg, errno, why);
+        int st = attach_fd(fd, cfg, seg, why);
+        if (st == DLLMEM_OK) {
+            seg->os_handle = fd;
+            seg->os_slot = 0;
+            return DLLMEM_OK;
+        }
+        (void)close(fd);
+        if (st != ATTACH_RETRY)
+            return (dllmem_status)st;
+        sleep_ns(backoff_ns(round));
+    }
+    dllmem_reason_set(why, "\"%s\" kept being removed or abandoned during attach (%d rounds)",
+                      cfg->name, ATTACH_ROUNDS);
+    return DLLMEM_TIMEOUT;
+}
+
+/* ---- detach -------------------------------------------------------------------- */
+
+static bool g_forked_without_own_fd; /* see atfork_child */
+
+void dllmem_os_detach(struct dllmem_segment *seg)
+{
+    int fd = (int)seg->os_handle;
+    (void)munmap(seg->base, (size_t)seg->mapping_bytes);
+    seg->base = NULL;
+    if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == 0) {
+        /* Alone: remove the name unless someone already replaced our object. */
+        struct stat sb;
+        if (sys_fstat(fd, &sb) == 0 && sb.st_nlink > 0) {
+            char oname[DLLMEM_NAME_MAX + 2];
+            (void)snprintf(oname, sizeof oname, "/%s", seg->config.name);
+            (void)shm_unlink(oname);
+        }
+    }
+    (void)close(fd); /* releases DMS and the slot */
+    seg->os_handle = -1;
+    seg->os_slot = 0;
+}
+
+/* ---- writer lock --------------------------------------------------------------- */
+
+/* Serializes this process's threads; the slot lock word serializes processes. */
+static pthread_mutex_t g_writer_mutex = PTHREAD_MUTEX_INITIALIZER;
+
+static dllmem_status claim_slot(struct dllmem_segment *seg)
+{
+    int fd = (int)seg->os_handle;
+    uint32_t start = ((uint32_t)getpid() * 2654435761u) % MAX_SLOTS;
+    for (uint32_t i = 0; i < MAX_SLOTS; i++) {
+        uint32_t slot = 1u + (start + i) % MAX_SLOTS;
+        int r = lock_byte(fd, (off_t)(LOCK_SLOT_BASE + slot), F_WRLCK);
+        if (r == 0) {
+            seg->os_slot = slot;
+            return DLLMEM_OK;
+        }
+        if (r < 0)
+            return DLLMEM_OS_ERROR;
+    }
+    return DLLMEM_TIMEOUT;
+}
+
+dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
+{
+    if (g_forked_without_own_fd)
+        return DLLMEM_NOT_ATTACHED;
+    (void)pthread_mutex_lock(&g_writer_mutex);
+    if (seg->os_slot == 0) {
+        dllmem_status st = claim_slot(seg);
+        if (st != DLLMEM_OK) {
+            (void)pthread_mutex_unlock(&g_writer_mutex);
+            return st;
+        }
+    }
+    _Atomic uint32_t *word = &seg->ctl->writer;
+    const uint32_t me = seg->os_slot;
+    uint32_t owner = 0;
+    if (atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
+                                                memory_order_relaxed))
+        return DLLMEM_OK;
+
+    /* Contended. The holder normally finishes within microseconds; if the
+     * kernel says its slot is free, it died holding the lock: take it over.
+     * A word naming our own slot can only be a dead predecessor's, since our
+     * threads are serialized above; garbage (a hostile peer) is taken over. */
+    int64_t start = now_ns(), deadline = start + (int64_t)WRITER_WAIT_MS * 1000000LL;
+    int64_t next_check = start + OWNER_CHECK_NS;
+    for (int round = 0;; round++) {
+        owner = atomic_load_explicit(word, memory_order_relaxed);
+        bool take = false;
+        if (owner == 0 || owner == me || owner > MAX_SLOTS) {
+            take = true;
+        } else if (now_ns() >= next_check) {
+            take = byte_is_held((int)seg->os_handle, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
+            next_check = now_ns() + OWNER_CHECK_NS;
+        }
+        if (take && atomic_compare_exchange_strong_explicit(
+                        word, &owner, me, memory_order_acquire, memory_order_relaxed))
+            return DLLMEM_OK;
+        if (now_ns() > deadline) {
+            (void)pthread_mutex_unlock(&g_writer_mutex);
+            return DLLMEM_TIMEOUT;
+        }
+        if (round < 64)
+            (void)sched_yield();
+        else
+            sleep_ns(backoff_ns(round - 64));
+    }
+}
+
+void dllmem_os_writer_unlock(struct dllmem_segment *seg)
+{
+    atomic_store_explicit(&seg->ctl->writer, 0u, memory_order_release);
+    (void)pthread_mutex_unlock(&g_writer_mutex);
+}
+
+void dllmem_os_yield(void)
+{
+    (void)sched_yield();
+}
+
+/* ---- description ------------------------------------------------------------------ */
+
+#if defined(__linux__)
+/* Counts the DMS shares in /proc/locks: one per attached process. */
+static int64_t count_attached(int fd)
+{
+    struct stat sb;
+    if (fstat(fd, &sb) != 0)
+        return -1;
+    FILE *f = fopen("/proc/locks", "re");
+    if (f == NULL)
+        return -1;
+    char line[256];
+    int64_t n = 0;
+    while (fgets(line, sizeof line, f) != NULL) {
+        char kind[16], type[16];
+        unsigned maj, min;
+        unsigned long long ino;
+        char start[24], end[24];
+        const char *p = strchr(line, ':');
+        if (p == NULL || strstr(line, "->") != NULL)
+            continue; /* blocked waiters are listed with "->" */
+        if (sscanf(p + 1, " %15s %*s %15s %*s %x:%x:%llu %23s %23s", kind, type, &maj, &min,
+                   &ino, start, end) != 7)
+            continue;
+        if (strcmp(kind, "OFDLCK") == 0 && ino == (unsigned long long)sb.st_ino &&
+            maj == major(sb.st_dev) && min == minor(sb.st_dev) && strcmp(start, "0") == 0 &&
+            strcmp(end, "0") == 0)
+            n++;
+    }
+    (void)fclose(f);
+    return n;
+}
+#endif
+
+void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
+                        int64_t *attached)
+{
+#if defined(__linux__)
+    (void)snprintf(path, path_len, "/dev/shm/%s", seg->config.name);
+    *attached = count_attached((int)seg->os_handle);
+#else
+    (void)snprintf(path, path_len, "/%s", seg->config.name);
+    *attached = -1;
+#endif
+}
+
+void dllmem_os_default_name(char *buf, size_t len)
+{
+    /* Per-user, so another user can neither read nor squat the default. */
+    (void)snprintf(buf, len, "%s-%lu", DLLMEM_DEFAULT_NAME, (unsigned long)geteuid());
+}
+
+/* ---- fork and the entry points ----------------------------------------------------- */
+
+struct dllmem_segment *dllmem_core_segment(void);
+
+static void atfork_prepare(void) { (void)pthread_mutex_lock(&g_writer_mutex); }
+static void atfork_parent(void) { (void)pthread_mutex_unlock(&g_writer_mutex); }
+
+/* A forked child shares its parent's open file description, so the parent's
+ * locks would be its own too: give it an attach of its own (same object,
+ * fresh description, its own DMS share), or disable what needs one. */
+static void atfork_child(void)
+{
+    (void)pthread_mutex_unlock(&g_writer_mutex);
+    struct dllmem_segment *seg = dllmem_core_segment();
+    if (seg == NULL)
+        return;
+    int old = (int)seg->os_handle;
+    char oname[DLLMEM_NAME_MAX + 2];
+    struct stat a, b;
+    (void)snprintf(oname, sizeof oname, "/%s", seg->config.name);
+    int fd = shm_open(oname, O_RDWR | O_NONBLOCK, 0600);
+    bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
+              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == 0 &&
+              dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
+    if (fd >= 0)
+        (void)close(fd);
+    seg->os_slot = 0;
+    g_forked_without_own_fd = !ok;
+}
+
+__attribute__((constructor)) static void dllmem_posix_load(void)
+{
+    (void)pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    dllmem_core_attach();
+}
+
+__attribute__((destructor)) static void dllmem_posix_unload(void)
+{
+    dllmem_core_detach();
+}
