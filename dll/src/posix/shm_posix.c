@@ -192,7 +192,9 @@ static void os_reason(struct dllmem_reason *why, const char *name, const char *c
 
 /* ---- attach -------------------------------------------------------------------- */
 
-enum { ATTACH_RETRY = -1 }; /* internal: go round again (orphan, abandoned init) */
+/* Internal to attach: go round again (orphaned object, abandoned init). Never
+ * leaves this file; chosen outside the public status range. */
+#define ATTACH_RETRY ((dllmem_status)0x7f)
 
 static dllmem_status check_object(const struct stat *sb, const char *name,
                                   struct dllmem_reason *why)
@@ -268,6 +270,7 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
     void *p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd);
     if (p == MAP_FAILED) {
         os_reason(why, cfg->name, "mmap", errno);
+        (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
         return DLLMEM_OS_ERROR;
     }
     dllmem_segment_bind(seg, p, cfg->data_bytes);
@@ -276,7 +279,7 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
 }
 
 /* Holding DMS shared: others are attached; join only a valid segment. */
-static int join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
+static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
                 struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
@@ -309,12 +312,12 @@ static int join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
     if (st != DLLMEM_OK) {
         (void)munmap(p, (size_t)want);
         seg->base = NULL;
-        return zero ? ATTACH_RETRY : (int)st;
+        return zero ? ATTACH_RETRY : st;
     }
     return DLLMEM_OK;
 }
 
-static int wait_shared(int fd, const char *name, struct dllmem_reason *why)
+static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason *why)
 {
     int64_t deadline = now_ns() + (int64_t)ATTACH_WAIT_MS * 1000000LL;
     for (int round = 0;; round++) {
@@ -334,7 +337,7 @@ static int wait_shared(int fd, const char *name, struct dllmem_reason *why)
     }
 }
 
-static int attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
+static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
                      struct dllmem_reason *why)
 {
     struct stat sb;
@@ -392,6 +395,17 @@ static dllmem_status open_failure(const struct dllmem_config *cfg, int err,
             return DLLMEM_FOREIGN_OWNER;
         }
     }
+    if (err == EINVAL || err == EISDIR) {
+        /* glibc reports a directory squatting on the name as EINVAL. */
+        char path[DLLMEM_NAME_MAX + 16];
+        struct stat sb;
+        (void)snprintf(path, sizeof path, "/dev/shm/%s", cfg->name);
+        if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+            dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object (mode 0%o)",
+                              cfg->name, (unsigned)sb.st_mode);
+            return DLLMEM_WRONG_KIND;
+        }
+    }
 #endif
     if (err == EISDIR || err == ELOOP || err == ENXIO) {
         dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object: %s", cfg->name,
@@ -400,6 +414,23 @@ static dllmem_status open_failure(const struct dllmem_config *cfg, int err,
     }
     os_reason(why, cfg->name, "shm_open", err);
     return DLLMEM_OS_ERROR;
+}
+
+/* After a failed attach: remove the object if nobody is attached and it holds
+ * nothing (this attach created it, or emptied it, and then failed). Uses the
+ * real calls, not the fault-injection table, since it cleans up after one. */
+static void discard_if_empty(int fd, const char *oname)
+{
+    struct flock fl;
+    struct stat sb;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = LOCK_DMS;
+    fl.l_len = 1;
+    if (fcntl(fd, CMD_SETLK, &fl) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink > 0 &&
+        sb.st_size == 0)
+        (void)shm_unlink(oname);
 }
 
 dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
@@ -413,15 +444,17 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         int fd = sys_shm_open(oname, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
         if (fd < 0)
             return open_failure(cfg, errno, why);
-        int st = attach_fd(fd, cfg, seg, why);
+        dllmem_status st = attach_fd(fd, cfg, seg, why);
         if (st == DLLMEM_OK) {
             seg->os_handle = fd;
             seg->os_slot = 0;
             return DLLMEM_OK;
         }
+        if (st != ATTACH_RETRY)
+            discard_if_empty(fd, oname);
         (void)close(fd);
         if (st != ATTACH_RETRY)
-            return (dllmem_status)st;
+            return st;
         sleep_ns(backoff_ns(round));
     }
     dllmem_reason_set(why, "\"%s\" kept being removed or abandoned during attach (%d rounds)",

@@ -1,0 +1,109 @@
+#include "fixture.h"
+
+#include <cstdlib>
+#include <cstring>
+
+std::string g_library;
+std::string g_hooks_library;
+bool g_leak_check = true;
+
+units make_units(size_t n, dllmem_unit fill_base) {
+  units u(n + 1, 0);
+  for (size_t i = 0; i < n; i++) u[i] = static_cast<dllmem_unit>(fill_base + i % 26);
+  return u;
+}
+
+units widen(const char *ascii) {
+  units u(strlen(ascii) + 1, 0);
+  shim_widen(u.data(), ascii);
+  return u;
+}
+
+units text(const char *ascii) {
+  units u = widen(ascii);
+  u.pop_back();
+  return u;
+}
+
+void LibraryTest::SetUp() {
+  const ::testing::TestInfo *info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::string tag = std::string(info->test_suite_name()).substr(0, 24);
+  for (char &c : tag)
+    if (c == '/') c = '_';
+  char buf[128];
+  shim_unique_name(buf, sizeof buf, tag.c_str());
+  name_ = buf;
+  setenv("DLLMEM_NAME", name_.c_str(), 1);
+  unsetenv("DLLMEM_SIZE");
+  unsetenv("DLLMEM_TEST_FAIL");
+  unsetenv("DLLMEM_TEST_STOP_MIDWRITE");
+}
+
+void LibraryTest::TearDown() {
+  Unload();
+  int leftover_children = shim_reap_all();
+  EXPECT_EQ(leftover_children, 0) << "a test left child processes running";
+  bool leaked = shim_segment_remove(name_.c_str());
+  if (expect_no_segment_ && g_leak_check) {
+    EXPECT_FALSE(leaked) << "segment /dev/shm/" << name_ << " was left behind";
+  }
+}
+
+void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
+  ASSERT_FALSE(Loaded());
+  if (size.empty())
+    unsetenv("DLLMEM_SIZE");
+  else
+    setenv("DLLMEM_SIZE", size.c_str(), 1);
+  char err[512];
+  const std::string &path = lib_path.empty() ? g_library : lib_path;
+  ASSERT_TRUE(shim_lib_load(&lib_, path.c_str(), err, sizeof err)) << err;
+  capacity_ = 2048;
+  if (HasExtendedApi() && lib_.x_capacity() != 0) capacity_ = lib_.x_capacity();
+}
+
+void LibraryTest::Unload() { shim_lib_unload(&lib_); }
+
+units LibraryTest::GetAll(uint32_t cch) {
+  units buf(cch, 0xAAAA);
+  lib_.get(buf.data(), cch);
+  size_t n = 0;
+  while (n < cch && buf[n] != 0) n++;
+  EXPECT_LT(n, cch) << "GetSharedMem left its buffer unterminated";
+  buf.resize(n);
+  return buf;
+}
+
+void LibraryTest::SetUnits(const units &u) {
+  units copy(u);
+  lib_.set(copy.data());
+}
+
+void ExtendedTest::SetUp() {
+  LibraryTest::SetUp();
+  char err[512];
+  shim_lib probe;
+  // Probe without attaching anything lasting: the name is unique and unloaded at once.
+  if (shim_lib_load(&probe, g_library.c_str(), err, sizeof err)) {
+    bool ext = shim_lib_is_extended(&probe);
+    shim_lib_unload(&probe);
+    if (!ext) GTEST_SKIP() << "library has no dllmem_* extended API";
+  }
+}
+
+int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
+            int timeout_ms, std::string *out, std::vector<std::string> env) {
+  std::vector<const char *> a;
+  for (auto &s : args) a.push_back(s.c_str());
+  a.push_back(nullptr);
+  env.push_back("DLLMEM_NAME=" + name);
+  std::vector<const char *> e;
+  for (auto &s : env) e.push_back(s.c_str());
+  e.push_back(nullptr);
+  shim_child c;
+  if (!shim_spawn_role(&c, role.c_str(), a.data(), e.data())) return -3;
+  std::string buf(1 << 16, '\0');
+  int rc = shim_child_wait(&c, timeout_ms, &buf[0], buf.size());
+  if (out) *out = buf.c_str();
+  return rc;
+}

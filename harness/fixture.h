@@ -1,0 +1,61 @@
+// Fixtures for the harness suites. Every test gets its own segment name, loads
+// the library under test with it, and must leave no segment and no child.
+#pragma once
+
+#include "shim.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+// Set by main(): the library under test and, for the hardened build, its
+// test-hook twin (empty when the suite runs against another library).
+extern std::string g_library;
+extern std::string g_hooks_library;
+// False under --no-leak-check (canary runs: leaks are the Lifetime tests' job).
+extern bool g_leak_check;
+
+using units = std::vector<dllmem_unit>;
+
+units make_units(size_t n, dllmem_unit fill_base = 'a');  // n units cycling a..z, plus NUL
+units widen(const char *ascii);     // with its terminator
+units text(const char *ascii);      // without: what GetAll returns
+
+class LibraryTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Loads lib_path (the library under test by default) with this test's name
+  // and the given DLLMEM_SIZE ("" = unset).
+  void Load(const std::string &size = "", const std::string &lib_path = "");
+  void Unload();
+  bool Loaded() const { return lib_.handle != nullptr; }
+
+  // The whole stored string, read through the drop-in GetSharedMem.
+  units GetAll(uint32_t cch = 1u << 16);
+  void SetUnits(const units &u);  // u NUL-terminated
+  size_t Capacity() const { return capacity_; }
+  std::string EnvName() const { return "DLLMEM_NAME=" + name_; }
+  bool HasExtendedApi() const { return shim_lib_is_extended(&lib_); }
+
+  std::string name_;
+  shim_lib lib_{};
+  size_t capacity_ = 2048;
+  bool expect_no_segment_ = true;  // TearDown's leak check
+};
+
+// Tests that need the dllmem_* API skip on libraries without it.
+class ExtendedTest : public LibraryTest {
+ protected:
+  void SetUp() override;
+};
+
+// Runs `role` as a child with this test's segment name; returns its exit code.
+int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
+            int timeout_ms = 30000, std::string *out = nullptr,
+            std::vector<std::string> env = {});
+
+// Child-process roles, dispatched by main() for `--role NAME`.
+int run_role(const std::string &role, int argc, char **argv);

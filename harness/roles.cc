@@ -1,0 +1,176 @@
+// Child roles: each loads the library itself (so its attach races others'),
+// does one bounded job, and reports on stdout. argv[0] is the library path.
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <pwd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+
+namespace {
+
+bool load(shim_lib *lib, const char *path) {
+  char err[512];
+  if (!shim_lib_load(lib, path, err, sizeof err)) {
+    fprintf(stderr, "role: %s\n", err);
+    return false;
+  }
+  return true;
+}
+
+size_t capacity_of(const shim_lib &lib) {
+  return shim_lib_is_extended(&lib) && lib.x_capacity() ? lib.x_capacity() : 2048;
+}
+
+// get LIB: prints the stored string (ASCII-narrowed) and whether it is a valid message.
+int role_get(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 1 || !load(&lib, argv[0])) return 10;
+  size_t cap = capacity_of(lib);
+  units buf(cap, 0);
+  lib.get(buf.data(), static_cast<uint32_t>(cap));
+  size_t n = shim_ulen(buf.data());
+  std::string s;
+  for (size_t i = 0; i < n; i++) s += buf[i] < 128 ? static_cast<char>(buf[i]) : '?';
+  printf("%s\n", s.c_str());
+  shim_lib_unload(&lib);
+  return 0;
+}
+
+// set LIB TEXT: stores TEXT and detaches.
+int role_set(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 2 || !load(&lib, argv[0])) return 10;
+  units u = widen(argv[1]);
+  lib.set(u.data());
+  shim_lib_unload(&lib);
+  return 0;
+}
+
+volatile sig_atomic_t g_stop;
+void on_term(int) { g_stop = 1; }
+
+// hold LIB [TEXT]: attaches (and stores TEXT), says "ready", then waits for
+// SIGTERM (clean detach) or SIGKILL (crash); gives up by itself after 60 s.
+int role_hold(int argc, char **argv) {
+  signal(SIGTERM, on_term);
+  shim_lib lib;
+  if (argc < 1 || !load(&lib, argv[0])) return 10;
+  if (argc >= 2) {
+    units u = widen(argv[1]);
+    lib.set(u.data());
+  }
+  printf("ready\n");
+  fflush(stdout);
+  for (int i = 0; i < 6000 && !g_stop; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  shim_lib_unload(&lib);
+  return 0;
+}
+
+// writer LIB ID COUNT: stores COUNT self-checking messages of random length.
+int role_writer(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 3 || !load(&lib, argv[0])) return 10;
+  uint32_t id = static_cast<uint32_t>(atoi(argv[1]));
+  long count = atol(argv[2]);
+  size_t cap = capacity_of(lib);
+  std::mt19937 rng(id * 7919u + static_cast<uint32_t>(getpid()));
+  units msg(cap, 0);
+  printf("ready\n");
+  fflush(stdout);
+  for (long i = 0; i < count; i++) {
+    size_t len = SHIM_MSG_HEADER + rng() % (cap - SHIM_MSG_HEADER);
+    shim_msg_make(msg.data(), len, id, static_cast<uint32_t>(i));
+    lib.set(msg.data());
+  }
+  shim_lib_unload(&lib);
+  return 0;
+}
+
+// reader LIB COUNT: reads COUNT times, checks each read, prints the tally.
+int role_reader(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 2 || !load(&lib, argv[0])) return 10;
+  long count = atol(argv[1]);
+  size_t cap = capacity_of(lib);
+  units buf(cap, 0);
+  long torn = 0;
+  for (long i = 0; i < count; i++) {
+    lib.get(buf.data(), static_cast<uint32_t>(cap));
+    if (!shim_msg_valid(buf.data(), shim_ulen(buf.data()))) torn++;
+  }
+  printf("reads=%ld torn=%ld\n", count, torn);
+  shim_lib_unload(&lib);
+  return torn == 0 ? 0 : 1;
+}
+
+// churn LIB COUNT: loads and unloads COUNT times as fast as it can.
+int role_churn(int argc, char **argv) {
+  if (argc < 2) return 10;
+  long count = atol(argv[1]);
+  for (long i = 0; i < count; i++) {
+    shim_lib lib;
+    if (!load(&lib, argv[0])) return 10;
+    shim_lib_unload(&lib);
+  }
+  return 0;
+}
+
+// scribble NAME MODE: writes hostile bytes straight into the mapping.
+//   noterm: fills the data area with 'A' and no terminator;
+//   garbage: fills everything with pseudo-random bytes;
+//   hugelen: sets every 32-bit word of the control block to 0xFFFFFFFF.
+int role_scribble(int argc, char **argv) {
+  if (argc < 3) return 10;
+  uint64_t size = 0;
+  unsigned char *p = static_cast<unsigned char *>(shim_segment_map(argv[0], &size));
+  if (!p) return 11;
+  uint64_t data = static_cast<uint64_t>(atoll(argv[2]));
+  std::string mode = argv[1];
+  if (mode == "noterm") {
+    for (uint64_t i = 0; i + 1 < data; i += 2) { p[i] = 'A'; p[i + 1] = 0; }
+  } else if (mode == "garbage") {
+    std::mt19937 rng(12345);
+    for (uint64_t i = 0; i < size; i++) p[i] = static_cast<unsigned char>(rng() | 1u);
+  } else if (mode == "hugelen") {
+    for (uint64_t i = (data + 63) / 64 * 64 + 16; i + 4 <= size && i < (data + 63) / 64 * 64 + 128; i += 4)
+      memset(p + i, 0xFF, 4);
+    for (uint64_t i = 0; i + 1 < data; i += 2) { p[i] = 'B'; p[i + 1] = 0; }
+  } else {
+    return 12;
+  }
+  shim_segment_unmap(p, size);
+  return 0;
+}
+
+// nobody-create NAME SIZE: as user nobody, creates a world-writable object.
+int role_nobody_create(int argc, char **argv) {
+  if (argc < 2) return 10;
+  struct passwd *pw = getpwnam("nobody");
+  if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) return 11;
+  return shim_segment_create(argv[0], static_cast<uint64_t>(atoll(argv[1])), 'Z', 0666) ? 0 : 12;
+}
+
+}  // namespace
+
+int run_role(const std::string &role, int argc, char **argv) {
+  if (role == "get") return role_get(argc, argv);
+  if (role == "set") return role_set(argc, argv);
+  if (role == "hold") return role_hold(argc, argv);
+  if (role == "writer") return role_writer(argc, argv);
+  if (role == "reader") return role_reader(argc, argv);
+  if (role == "churn") return role_churn(argc, argv);
+  if (role == "scribble") return role_scribble(argc, argv);
+  if (role == "nobody-create") return role_nobody_create(argc, argv);
+  fprintf(stderr, "unknown role %s\n", role.c_str());
+  return 2;
+}

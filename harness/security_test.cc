@@ -1,0 +1,106 @@
+// Security: owner-only objects, and objects that are not ours (another user's,
+// the wrong kind, the wrong size, a foreign control block) are refused and
+// left untouched — never crashed on, never silently reused.
+#include "fixture.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace {
+
+using Security = LibraryTest;
+
+uint64_t MappingBytes(uint32_t data) { return (data + 63u) / 64u * 64u + 128u + data; }
+
+// True if every byte of the object still equals fill.
+bool Untouched(const std::string &name, unsigned char fill) {
+  uint64_t size = 0;
+  unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name.c_str(), &size));
+  if (!p) return false;
+  bool same = true;
+  for (uint64_t i = 0; i < size && same; i++) same = p[i] == fill;
+  shim_segment_unmap(p, size);
+  return same;
+}
+
+// Writes through the library and checks it had no effect on the object.
+void ExpectRefused(LibraryTest *t, shim_lib &lib, dllmem_status want) {
+  if (shim_lib_is_extended(&lib)) {
+    EXPECT_EQ(lib.x_attach_status(), want) << lib.x_attach_reason();
+    EXPECT_GT(strlen(lib.x_attach_reason()), 10u);
+  }
+  units s = make_units(100);
+  lib.set(s.data());
+  units buf(64, 0xAAAA);
+  lib.get(buf.data(), 64);
+  EXPECT_EQ(buf[0], 0) << "Get read through a refused object";
+  (void)t;
+}
+
+TEST_F(Security, SegmentIsOwnerOnlyEvenUnderAPermissiveUmask) {
+  mode_t old = umask(0);
+  Load();
+  umask(old);
+  unsigned mode = 0;
+  ASSERT_TRUE(shim_segment_stat(name_.c_str(), nullptr, &mode, nullptr));
+  EXPECT_EQ(mode & 0777u, 0600u);
+}
+
+TEST_F(Security, SegmentIsOwnerOnlyEvenUnderARestrictiveUmask) {
+  mode_t old = umask(0277);
+  Load();
+  umask(old);
+  unsigned mode = 0;
+  ASSERT_TRUE(shim_segment_stat(name_.c_str(), nullptr, &mode, nullptr));
+  EXPECT_EQ(mode & 0777u, 0600u);
+  SetUnits(widen("writable"));
+  EXPECT_EQ(GetAll(), text("writable"));
+}
+
+TEST_F(Security, AnObjectOwnedByAnotherUserIsRefusedAndLeftAlone) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to create an object as another user";
+  ASSERT_EQ(RunRole(name_, "nobody-create", {name_, std::to_string(MappingBytes(4096))}), 0);
+  expect_no_segment_ = false;  // the object is the test's own
+  Load();
+  ExpectRefused(this, lib_, DLLMEM_FOREIGN_OWNER);
+  Unload();
+  EXPECT_TRUE(Untouched(name_, 'Z')) << "another user's object was written to";
+}
+
+TEST_F(Security, AnObjectOfTheWrongSizeIsRefusedAndLeftAlone) {
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), 100, 'Q', 0600));
+  expect_no_segment_ = false;  // the object is the test's own
+  Load();
+  ExpectRefused(this, lib_, DLLMEM_SIZE_MISMATCH);
+  Unload();
+  EXPECT_TRUE(Untouched(name_, 'Q'));
+}
+
+TEST_F(Security, AnObjectWithAForeignControlBlockIsRefusedAndLeftAlone) {
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 'M', 0600));
+  expect_no_segment_ = false;  // the object is the test's own
+  Load();
+  ExpectRefused(this, lib_, DLLMEM_BAD_CONTROL_BLOCK);
+  Unload();
+  EXPECT_TRUE(Untouched(name_, 'M'));
+}
+
+TEST_F(Security, AFifoSquattingOnTheNameIsRefused) {
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+  expect_no_segment_ = false;  // the object is the test's own
+  Load();  // must not block opening the FIFO
+  ExpectRefused(this, lib_, DLLMEM_WRONG_KIND);
+}
+
+TEST_F(Security, ASecondAttacherWithAnotherSizeIsRefused) {
+  Load();
+  SetUnits(widen("sized"));
+  std::string size = "DLLMEM_SIZE=8192", out;
+  RunRole(name_, "get", {g_library}, 10000, &out, {size});
+  EXPECT_EQ(out, "\n") << "a process with another DLLMEM_SIZE read the segment";
+}
+
+}  // namespace

@@ -1,0 +1,114 @@
+/*
+ * The harness's C shim: the only code in the tests that touches the OS.
+ * Loads any build of the library by path, runs child processes with a time
+ * limit, hands out guard-page buffers, and names and inspects segments.
+ */
+#ifndef DLLMEM_SHIM_H
+#define DLLMEM_SHIM_H
+
+#include "dllmem.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- a loaded library ---------------------------------------------------- */
+
+typedef struct shim_lib {
+    void *handle;
+    void (*set)(dllmem_unit *);
+    void (*get)(dllmem_unit *, uint32_t);
+    /* Extended API: NULL when the library lacks it (the canary). */
+    dllmem_status (*x_set)(const dllmem_unit *, size_t, size_t *);
+    dllmem_status (*x_get)(dllmem_unit *, size_t, size_t *);
+    size_t (*x_capacity)(void);
+    dllmem_status (*x_attach_status)(void);
+    const char *(*x_attach_reason)(void);
+    dllmem_status (*x_last_status)(void);
+    dllmem_status (*x_get_info)(dllmem_info *);
+} shim_lib;
+
+/* Loads path (its constructor attaches, reading DLLMEM_NAME/DLLMEM_SIZE now).
+ * Returns false and fills err when it cannot be loaded or lacks the drop-ins. */
+bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len);
+void shim_lib_unload(shim_lib *lib);
+bool shim_lib_is_extended(const shim_lib *lib);
+
+/* ---- child processes ------------------------------------------------------- */
+
+typedef struct shim_child {
+    int pid;
+    int out_fd; /* read end of the child's stdout, -1 if not captured */
+} shim_child;
+
+/* Runs this executable again as `exe --role ROLE ARGS...` with extra
+ * environment entries ("K=V", NULL-terminated, may be NULL). stdout goes to a
+ * pipe read by shim_child_wait. Every spawned child is tracked until reaped. */
+bool shim_spawn_role(shim_child *c, const char *role, const char *const *args,
+                     const char *const *env);
+
+/* Waits up to timeout_ms; on timeout kills the child. Collects its stdout into
+ * out (NUL-terminated, truncated to out_len). Returns:
+ *   >= 0 exit code, 128+N killed by signal N, -1 timed out (and killed). */
+int shim_child_wait(shim_child *c, int timeout_ms, char *out, size_t out_len);
+void shim_child_kill(shim_child *c, int sig);
+/* Reads one line of the child's stdout (without the newline) within
+ * timeout_ms; false on EOF or timeout. */
+bool shim_child_read_line(shim_child *c, int timeout_ms, char *line, size_t len);
+/* Waits until the child is stopped by a signal; false on exit or timeout. */
+bool shim_child_wait_stopped(shim_child *c, int timeout_ms);
+/* Kills and reaps every child still tracked; returns how many there were. */
+int shim_reap_all(void);
+/* Sets the path of this executable (argv[0] resolved) for re-execution. */
+void shim_set_self(const char *exe);
+
+/* ---- guard-page buffers ------------------------------------------------------ */
+
+/* A buffer of exactly n units whose next byte is on a PROT_NONE page, so a
+ * one-unit overflow faults even without ASan. Filled with 0xAAAA. */
+dllmem_unit *shim_guard_alloc(size_t n);
+void shim_guard_free(dllmem_unit *p, size_t n);
+
+/* ---- segments ------------------------------------------------------------------ */
+
+/* A name unique to this process and call: "dllmem-t<pid>-<n>-<tag>". */
+void shim_unique_name(char *out, size_t len, const char *tag);
+bool shim_segment_exists(const char *name);
+/* Removes a leftover object; returns true if there was one. */
+bool shim_segment_remove(const char *name);
+/* Size and mode of the object, false if absent. */
+bool shim_segment_stat(const char *name, uint64_t *size, unsigned *mode, unsigned *uid);
+/* Maps the whole object read-write as a peer would (no locks, no checks). */
+void *shim_segment_map(const char *name, uint64_t *size);
+void shim_segment_unmap(void *p, uint64_t size);
+/* Creates an object with exactly these bytes (size bytes of fill) and mode. */
+bool shim_segment_create(const char *name, uint64_t size, unsigned char fill, unsigned mode);
+
+/* Counts of this process's open fds and mappings (from /proc/self). */
+int shim_count_fds(void);
+int shim_count_maps(void);
+
+/* ---- self-checking messages ----------------------------------------------------- */
+
+#define SHIM_MSG_HEADER 33 /* "W%04xS%08xL%08xC%08x|" */
+
+/* Writes a message of exactly len units (len >= SHIM_MSG_HEADER) plus a
+ * terminator into buf: a header naming writer, sequence, length and checksum,
+ * then pseudo-random units, surrogate pairs included, never NUL. */
+void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq);
+/* True if buf[0..len) is the empty string or one whole message. */
+bool shim_msg_valid(const dllmem_unit *buf, size_t len);
+
+/* Helpers for tests: length of a NUL-terminated unit string, ASCII widen. */
+size_t shim_ulen(const dllmem_unit *s);
+void shim_widen(dllmem_unit *out, const char *ascii);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

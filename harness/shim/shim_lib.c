@@ -1,0 +1,54 @@
+/* Loading a library build by path and resolving its exports. */
+#define _POSIX_C_SOURCE 200809L
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+/* POSIX allows converting dlsym's void * to a function pointer; C does not
+ * say so, hence the memcpy. */
+#define RESOLVE(lib, field, sym)                          \
+    do {                                                  \
+        void *p_ = dlsym((lib)->handle, sym);             \
+        memcpy(&(lib)->field, &p_, sizeof p_);            \
+    } while (0)
+
+bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)
+{
+    memset(lib, 0, sizeof *lib);
+    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (lib->handle == NULL) {
+        snprintf(err, err_len, "cannot load %s: %s", path, dlerror());
+        return false;
+    }
+    RESOLVE(lib, set, "SetSharedMem");
+    RESOLVE(lib, get, "GetSharedMem");
+    if (lib->set == NULL || lib->get == NULL) {
+        snprintf(err, err_len, "%s lacks SetSharedMem/GetSharedMem", path);
+        dlclose(lib->handle);
+        memset(lib, 0, sizeof *lib);
+        return false;
+    }
+    RESOLVE(lib, x_set, "dllmem_set");
+    RESOLVE(lib, x_get, "dllmem_get");
+    RESOLVE(lib, x_capacity, "dllmem_capacity");
+    RESOLVE(lib, x_attach_status, "dllmem_attach_status");
+    RESOLVE(lib, x_attach_reason, "dllmem_attach_reason");
+    RESOLVE(lib, x_last_status, "dllmem_last_status");
+    RESOLVE(lib, x_get_info, "dllmem_get_info");
+    return true;
+}
+
+void shim_lib_unload(shim_lib *lib)
+{
+    if (lib->handle != NULL)
+        dlclose(lib->handle);
+    memset(lib, 0, sizeof *lib);
+}
+
+bool shim_lib_is_extended(const shim_lib *lib)
+{
+    return lib->x_set != NULL && lib->x_get != NULL && lib->x_capacity != NULL &&
+           lib->x_attach_status != NULL && lib->x_attach_reason != NULL;
+}
