@@ -21,11 +21,18 @@
 
 #if defined(__SSE2__)
 /*
- * Aligned 16-byte loads never cross a page, so reading the whole block that
- * holds the terminator cannot fault, the same argument glibc's wcslen makes.
- * ASan is told not to instrument this function for that reason only: the
- * bytes past the terminator are loaded but never influence the result.
+ * Aligned 16-byte loads never cross a page, and neither do aligned 64-byte
+ * chunks, so reading the whole block or chunk that holds the terminator cannot
+ * fault: the argument glibc's wcslen makes. ASan is told not to instrument
+ * this function for that reason only: bytes past the terminator are loaded
+ * but never influence the result.
  */
+DLLMEM_NO_ASAN static inline unsigned zero_mask(const unsigned char *block)
+{
+    __m128i v = _mm_load_si128((const __m128i *)(const void *)block);
+    return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_setzero_si128()));
+}
+
 DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
 {
     if (max == 0)
@@ -37,27 +44,34 @@ DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
             i++;
         return i;
     }
-    const __m128i zero = _mm_setzero_si128();
-    uintptr_t addr = (uintptr_t)s;
-    const unsigned char *block = (const unsigned char *)(addr & ~(uintptr_t)15u);
-    unsigned skip = (unsigned)(addr & 15u);
-    __m128i v = _mm_load_si128((const __m128i *)(const void *)block);
-    unsigned mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, zero));
-    mask &= 0xFFFFu << skip;
-    size_t base_units = 0; /* units of s before `block + 16` */
+    const unsigned char *start = (const unsigned char *)s;
+    const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)15u);
+    unsigned mask = zero_mask(block) & (0xFFFFu << (unsigned)(start - block));
+    const unsigned char *limit = start + 2u * max; /* first byte not needed */
     for (;;) {
         if (mask != 0) {
-            size_t byte = (size_t)__builtin_ctz(mask);
-            size_t idx = base_units + (byte - skip) / 2u;
+            size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;
             return idx < max ? idx : max;
         }
-        base_units += (16u - skip) / 2u;
-        skip = 0;
-        if (base_units >= max)
-            return max;
         block += 16;
-        v = _mm_load_si128((const __m128i *)(const void *)block);
-        mask = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, zero));
+        if (block >= limit)
+            return max;
+        /* Whole 64-byte chunks once aligned: one test per 32 units. */
+        if (((uintptr_t)block & 63u) == 0) {
+            while (block + 64 <= limit) {
+                __m128i z = _mm_setzero_si128();
+                __m128i a = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)block), z);
+                __m128i b = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 16)), z);
+                __m128i c = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 32)), z);
+                __m128i d = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 48)), z);
+                if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0)
+                    break;
+                block += 64;
+            }
+            if (block >= limit)
+                return max;
+        }
+        mask = zero_mask(block);
     }
 }
 #else
