@@ -4,6 +4,8 @@
 
 #include <signal.h>
 
+#include <cstring>
+
 namespace {
 
 using Lifetime = LibraryTest;
@@ -88,6 +90,31 @@ TEST_F(Lifetime, AThousandLoadUnloadCyclesLeakNoFdAndNoMapping) {
   EXPECT_EQ(shim_count_fds(), fds);
   EXPECT_LE(shim_count_maps(), maps + 2);  // the loader may keep a page or two of its own
   EXPECT_FALSE(shim_segment_exists(name_.c_str()));
+}
+
+}  // namespace
+
+namespace {
+
+// Found by the stress runner: an attacher killed inside initialization (fields
+// written, magic not yet) must not poison the name for everyone after it.
+TEST_F(Lifetime, AnInitializerKilledBeforeItsMagicDoesNotPoisonTheName) {
+  const uint32_t data = 4096, ctl = 4096;
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), ctl + 128 + data, 0, 0600));
+  uint64_t size = 0;
+  unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name_.c_str(), &size));
+  ASSERT_NE(p, nullptr);
+  uint16_t version = 1, ctl_bytes = 128;
+  memcpy(p + ctl + 4, &version, 2);
+  memcpy(p + ctl + 6, &ctl_bytes, 2);
+  memcpy(p + ctl + 8, &data, 4);  // everything but the magic
+  shim_segment_unmap(p, size);
+  Load();
+  if (HasExtendedApi()) {
+    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
+  }
+  SetUnits(widen("recovered"));
+  EXPECT_EQ(GetAll(), text("recovered"));
 }
 
 }  // namespace

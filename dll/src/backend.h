@@ -88,9 +88,10 @@ void dllmem_segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32
 void dllmem_ctl_init(struct dllmem_segment *seg);
 
 /* Classifies a mapped control block: OK, or BAD_CONTROL_BLOCK / SIZE_MISMATCH
- * with the reason. all_zero reports a block that was never initialized. */
+ * with the reason. unfinished reports a block whose initializer died before
+ * it wrote the magic (ours, safe to initialize again). */
 dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
-                               bool *all_zero, struct dllmem_reason *why);
+                               bool *unfinished, struct dllmem_reason *why);
 
 /* The data size whose mapping is exactly mapping_bytes, if there is one. */
 bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes);

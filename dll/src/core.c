@@ -70,17 +70,32 @@ bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes)
     return false;
 }
 
-dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
-                               bool *all_zero, struct dllmem_reason *why)
+/* True for a block our own initialization left unfinished: the magic (written
+ * last) is missing and every other field is zero or what dllmem_ctl_init
+ * writes. Such a block is ours and safe to initialize again; anything else
+ * without the magic belongs to something else. */
+static bool ctl_unfinished(const struct dllmem_segment *seg)
 {
     const struct dllmem_ctl *c = seg->ctl;
-    const unsigned char *raw = (const unsigned char *)c;
-    bool zero = true;
-    for (size_t i = 0; i < sizeof *c; i++)
-        zero = zero && raw[i] == 0;
-    *all_zero = zero;
-    if (zero) {
-        dllmem_reason_set(why, "segment \"%s\" was never initialized", seg->config.name);
+    bool zero_tail = true;
+    for (size_t i = 0; i < sizeof c->reserved; i++)
+        zero_tail = zero_tail && c->reserved[i] == 0;
+    return c->magic == 0 && (c->layout_version == 0 || c->layout_version == DLLMEM_LAYOUT_VERSION) &&
+           (c->ctl_bytes == 0 || c->ctl_bytes == DLLMEM_CTL_BYTES) &&
+           (c->data_bytes == 0 || c->data_bytes == seg->data_bytes) && c->reserved0 == 0 &&
+           atomic_load_explicit(&c->seq, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->len_d, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->len_s, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->writer, memory_order_relaxed) == 0 && zero_tail;
+}
+
+dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
+                               bool *unfinished, struct dllmem_reason *why)
+{
+    const struct dllmem_ctl *c = seg->ctl;
+    *unfinished = ctl_unfinished(seg);
+    if (*unfinished) {
+        dllmem_reason_set(why, "segment \"%s\" was never fully initialized", seg->config.name);
         return DLLMEM_BAD_CONTROL_BLOCK;
     }
     if (c->magic != DLLMEM_MAGIC) {

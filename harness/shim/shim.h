@@ -61,6 +61,9 @@ void shim_child_kill(shim_child *c, int sig);
 bool shim_child_read_line(shim_child *c, int timeout_ms, char *line, size_t len);
 /* Waits until the child is stopped by a signal; false on exit or timeout. */
 bool shim_child_wait_stopped(shim_child *c, int timeout_ms);
+/* Waits for the child without a deadline (its stdout is at EOF, say), closes
+ * its pipe; returns what shim_child_wait returns. */
+int shim_child_reap(shim_child *c);
 /* Kills and reaps every child still tracked; returns how many there were. */
 int shim_reap_all(void);
 /* Sets the path of this executable (argv[0] resolved) for re-execution. */

@@ -236,3 +236,22 @@ bool shim_child_wait_stopped(shim_child *c, int timeout_ms)
     }
     return false;
 }
+
+int shim_child_reap(shim_child *c)
+{
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
+    if (c->out_fd >= 0) {
+        close(c->out_fd);
+        c->out_fd = -1;
+    }
+    untrack(c->pid);
+    if (status == -1)
+        return -2;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}

@@ -237,7 +237,7 @@ static dllmem_status inspect(int fd, uint64_t object_bytes, const struct dllmem_
     bool zero;
     dllmem_status st = dllmem_ctl_check(&probe, object_bytes, &zero, why);
     (void)munmap(p, (size_t)object_bytes);
-    /* Ours and abandoned (valid block, or never initialized): safe to reset. */
+    /* Ours and abandoned (valid block, or initialization unfinished): reset it. */
     *reusable = st == DLLMEM_OK || zero;
     return *reusable ? DLLMEM_OK : st;
 }
@@ -312,7 +312,7 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
     if (st != DLLMEM_OK) {
         (void)munmap(p, (size_t)want);
         seg->base = NULL;
-        return zero ? ATTACH_RETRY : st;
+        return zero ? ATTACH_RETRY : st; /* its initializer died: go round */
     }
     return DLLMEM_OK;
 }

@@ -1,0 +1,535 @@
+/*
+ * dllmem-stress: many child processes load the library at once, write and
+ * read self-checking messages, get killed at random, and the parent reports
+ * torn reads, wedges, leaks, attach latency and throughput. Exit 0 only when
+ * nothing was violated.
+ */
+#define _GNU_SOURCE
+#include "shim.h"
+#include "stress.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef STRESS_DEFAULT_LIBRARY
+#define STRESS_DEFAULT_LIBRARY ""
+#endif
+
+struct options {
+    const char *library;
+    const char *json;
+    char name[128];
+    long children, parallel, writers, ops, size;
+    double duration_s, kill_rate, wedge_s;
+    unsigned seed;
+    bool quiet;
+};
+
+/* One live child as the parent sees it. */
+struct worker {
+    shim_child c;
+    bool used, writer, killed_by_us, wedged, attached, done, errored;
+    uint64_t start_ns, last_ns;
+    long ops, verified, torn;
+    uint64_t life_ns; /* as the child measured it, from its D line */
+    char line[512];
+    size_t llen;
+};
+
+struct totals {
+    long started, finished, killed, kills_missed, crashed, wedges, errors_attach, errors_exit, errors_other;
+    long ops, verified, torn;
+    uint64_t *attach_ns;
+    long n_attach;
+    double wall_s, children_per_s, baseline_per_s;
+    bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
+};
+
+static uint32_t g_rng;
+static uint32_t rnd(void)
+{
+    g_rng ^= g_rng << 13;
+    g_rng ^= g_rng >> 17;
+    g_rng ^= g_rng << 5;
+    return g_rng;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: dllmem-stress [options]\n"
+            "  --library PATH     library under test (default: the dllmem build beside this binary)\n"
+            "  --children N       children in all (default 2000)\n"
+            "  --parallel P       alive at once (default 32)\n"
+            "  --writers W        writers among every P children (default 4)\n"
+            "  --ops K            operations per child (default 200)\n"
+            "  --duration S       seconds per child instead of --ops\n"
+            "  --size BYTES       DLLMEM_SIZE for the children (default: library default)\n"
+            "  --kill-rate R      fraction of children SIGKILLed at a random moment (default 0.05)\n"
+            "  --wedge-timeout S  a child silent this long is a wedge (default 10)\n"
+            "  --seed N           random seed (default 1)\n"
+            "  --name NAME        segment name (default dllmem-stress-PID)\n"
+            "  --json FILE        also write the report as JSON\n"
+            "  --quiet            no progress lines\n"
+            "exit: 0 clean, 1 violations, 2 usage, 3 runner error\n");
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno != 0 || *s == '\0' || *end != '\0' || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno != 0 || *s == '\0' || *end != '\0' || !(v >= lo && v <= hi))
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longs[] = {
+        {"library", 1, 0, 'l'}, {"children", 1, 0, 'n'}, {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'}, {"ops", 1, 0, 'k'},      {"duration", 1, 0, 'd'},
+        {"size", 1, 0, 's'},    {"kill-rate", 1, 0, 'r'}, {"wedge-timeout", 1, 0, 't'},
+        {"seed", 1, 0, 'S'},    {"name", 1, 0, 'N'},     {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+    memset(o, 0, sizeof *o);
+    o->library = STRESS_DEFAULT_LIBRARY;
+    o->children = 2000;
+    o->parallel = 32;
+    o->writers = 4;
+    o->ops = 200;
+    o->kill_rate = 0.05;
+    o->wedge_s = 10;
+    o->seed = 1;
+    snprintf(o->name, sizeof o->name, "dllmem-stress-%ld", (long)getpid());
+    int ch;
+    long v;
+    opterr = 0;
+    while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        const char *bad = NULL;
+        switch (ch) {
+        case 'l': o->library = optarg; break;
+        case 'n': if (!parse_long(optarg, 1, 10000000, &o->children)) bad = "--children"; break;
+        case 'p': if (!parse_long(optarg, 1, 1024, &o->parallel)) bad = "--parallel"; break;
+        case 'w': if (!parse_long(optarg, 0, 1024, &o->writers)) bad = "--writers"; break;
+        case 'k': if (!parse_long(optarg, 1, 1000000000, &o->ops)) bad = "--ops"; break;
+        case 'd':
+            if (!parse_double(optarg, 0.001, 86400, &o->duration_s)) bad = "--duration";
+            break;
+        case 's':
+            if (!parse_long(optarg, 64, 1073741824, &o->size) || (o->size & 1)) bad = "--size";
+            break;
+        case 'r': if (!parse_double(optarg, 0, 1, &o->kill_rate)) bad = "--kill-rate"; break;
+        case 't': if (!parse_double(optarg, 0.1, 3600, &o->wedge_s)) bad = "--wedge-timeout"; break;
+        case 'S':
+            if (!parse_long(optarg, 0, 4294967295L, &v)) bad = "--seed";
+            o->seed = (unsigned)v;
+            break;
+        case 'N':
+            if (strlen(optarg) == 0 || strlen(optarg) >= sizeof o->name || strchr(optarg, '/'))
+                bad = "--name";
+            else
+                snprintf(o->name, sizeof o->name, "%s", optarg);
+            break;
+        case 'j': o->json = optarg; break;
+        case 'q': o->quiet = true; break;
+        case 'h': usage(stdout); exit(STRESS_OK);
+        default:
+            fprintf(stderr, "dllmem-stress: unknown option %s (try --help)\n", argv[optind - 1]);
+            return STRESS_USAGE;
+        }
+        if (bad != NULL) {
+            fprintf(stderr, "dllmem-stress: invalid value \"%s\" for %s\n", optarg, bad);
+            return STRESS_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "dllmem-stress: unexpected argument \"%s\"\n", argv[optind]);
+        return STRESS_USAGE;
+    }
+    if (o->writers > o->parallel) {
+        fprintf(stderr, "dllmem-stress: --writers (%ld) exceeds --parallel (%ld)\n", o->writers,
+                o->parallel);
+        return STRESS_USAGE;
+    }
+    if (o->library[0] == '\0' || access(o->library, R_OK) != 0) {
+        fprintf(stderr, "dllmem-stress: cannot read library \"%s\" (use --library)\n", o->library);
+        return STRESS_USAGE;
+    }
+    return STRESS_OK;
+}
+
+static void env_for_children(const struct options *o, char envbuf[2][160], const char *envp[3])
+{
+    snprintf(envbuf[0], 160, "DLLMEM_NAME=%s", o->name);
+    int n = 0;
+    envp[n++] = envbuf[0];
+    if (o->size > 0) {
+        snprintf(envbuf[1], 160, "DLLMEM_SIZE=%ld", o->size);
+        envp[n++] = envbuf[1];
+    }
+    envp[n] = NULL;
+}
+
+/* Parses one line a worker sent. */
+static void on_line(struct worker *w, const char *line, struct totals *t)
+{
+    unsigned long long ns;
+    long a, b, c;
+    w->last_ns = stress_now_ns();
+    if (sscanf(line, "A %llu", &ns) == 1) {
+        w->attached = true;
+        t->attach_ns[t->n_attach++] = ns;
+    } else if (sscanf(line, "P %ld %ld %ld", &a, &b, &c) == 3 ||
+               sscanf(line, "D %ld %ld %ld %llu", &a, &b, &c, &ns) == 4) {
+        w->ops = a;
+        w->verified = b;
+        w->torn = c;
+        w->done = line[0] == 'D';
+        if (w->done)
+            w->life_ns = ns;
+    } else if (strncmp(line, "E attach", 8) == 0) {
+        w->errored = true;
+        t->errors_attach++;
+        if (t->errors_attach <= 3)
+            fprintf(stderr, "dllmem-stress: child: %s\n", line);
+    } else if (line[0] == 'E') {
+        w->errored = true;
+        t->errors_other++;
+        if (t->errors_other <= 3)
+            fprintf(stderr, "dllmem-stress: child: %s\n", line);
+    }
+}
+
+/* Reads what is available; returns false at EOF. */
+static bool drain(struct worker *w, struct totals *t)
+{
+    char buf[4096];
+    ssize_t n = read(w->c.out_fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return true;
+    if (n <= 0)
+        return false;
+    for (ssize_t i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+            w->line[w->llen] = 0;
+            on_line(w, w->line, t);
+            w->llen = 0;
+        } else if (w->llen + 1 < sizeof w->line) {
+            w->line[w->llen++] = buf[i];
+        }
+    }
+    return true;
+}
+
+static void progress(const struct options *o, const struct totals *t, long alive, uint64_t t0,
+                     bool final)
+{
+    static uint64_t last;
+    uint64_t now = stress_now_ns();
+    bool tty = isatty(STDERR_FILENO);
+    if (o->quiet || (!final && now - last < (tty ? 200000000u : 2000000000u)))
+        return;
+    last = now;
+    double secs = (double)(now - t0) / 1e9;
+    fprintf(stderr, "%schildren %ld/%ld alive %ld killed %ld torn %ld wedges %ld  %.0f children/s%s",
+            tty ? "\r" : "", t->finished, t->started > 0 ? (long)o->children : 0, alive,
+            t->killed, t->torn, t->wedges, secs > 0 ? (double)t->finished / secs : 0.0,
+            tty && !final ? "  " : "\n");
+}
+
+/* Spawns `children` children `parallel` at a time and runs them to the end.
+ * role "child" is a worker, "trivial" the baseline. Returns false on a runner
+ * error. */
+static bool run_fleet(const struct options *o, const char *role, struct totals *t)
+{
+    char envbuf[2][160];
+    const char *envp[3];
+    env_for_children(o, envbuf, envp);
+    bool workers = strcmp(role, "child") == 0;
+    struct worker *ws = calloc((size_t)o->parallel, sizeof *ws);
+    struct pollfd *pfd = calloc((size_t)o->parallel, sizeof *pfd);
+    int *idx = calloc((size_t)o->parallel, sizeof *idx);
+    if (ws == NULL || pfd == NULL || idx == NULL)
+        return false;
+    uint64_t t0 = stress_now_ns(), life_sum = 0;
+    long alive = 0, life_n = 0;
+    uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
+    bool ok = true;
+    while (t->finished < o->children && ok) {
+        for (long s = 0; s < o->parallel && alive < o->parallel && t->started < o->children; s++) {
+            struct worker *w = &ws[s];
+            if (w->used)
+                continue;
+            memset(w, 0, sizeof *w);
+            long i = t->started;
+            w->writer = (i % o->parallel) < o->writers;
+            char id[24], ops[24], dur[24], kill_us[24];
+            snprintf(id, sizeof id, "%ld", i + 1);
+            snprintf(ops, sizeof ops, "%ld", o->duration_s > 0 ? 0 : o->ops);
+            snprintf(dur, sizeof dur, "%ld", (long)(o->duration_s * 1000));
+            uint64_t kill_after = 0;
+            if (workers && (double)(rnd() % 1000000u) < o->kill_rate * 1e6) {
+                /* A random moment in a typical child's life: loading, attaching,
+                 * mid-Set, mid-Get or detaching. The child's own timer delivers
+                 * it, since this parent cannot be scheduled that precisely. */
+                uint64_t life = life_n > 0 ? life_sum / (uint64_t)life_n : 3000000u;
+                kill_after = 1u + rnd() % (life / 1000u + 1u);
+            }
+            snprintf(kill_us, sizeof kill_us, "%llu", (unsigned long long)kill_after);
+            const char *args[] = {o->library, w->writer ? "w" : "r", id, ops, dur, kill_us, NULL};
+            if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
+                fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
+                ok = false;
+                break;
+            }
+            w->used = true;
+            w->killed_by_us = kill_after != 0;
+            w->start_ns = w->last_ns = stress_now_ns();
+            t->started++;
+            alive++;
+        }
+        int n = 0;
+        for (long s = 0; s < o->parallel; s++) {
+            if (ws[s].used) {
+                pfd[n].fd = ws[s].c.out_fd;
+                pfd[n].events = POLLIN;
+                idx[n++] = (int)s;
+            }
+        }
+        int r = poll(pfd, (nfds_t)n, 20);
+        if (r < 0 && errno != EINTR) {
+            ok = false;
+            break;
+        }
+        uint64_t now = stress_now_ns();
+        for (int k = 0; k < n; k++) {
+            struct worker *w = &ws[idx[k]];
+            if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0 || drain(w, t))
+                continue;
+            int rc = shim_child_reap(&w->c);
+            if (w->killed_by_us && rc == 128 + SIGKILL) {
+                t->killed++;
+            } else if (w->killed_by_us && rc == 0 && w->done) {
+                t->kills_missed++; /* finished before its moment came */
+            } else if (w->wedged) {
+                /* counted when flagged */
+            } else if (rc >= 128) {
+                t->crashed++;
+                if (t->crashed <= 3)
+                    fprintf(stderr, "dllmem-stress: child %d died of signal %d\n", w->c.pid,
+                            rc - 128);
+            } else if (w->errored) {
+                /* counted by kind when the child reported it */
+            } else if (rc != 0 || (workers && !w->done)) {
+                t->errors_exit++;
+            } else if (w->life_ns > 0) {
+                life_sum += w->life_ns;
+                life_n++;
+            }
+            t->ops += w->ops;
+            t->verified += w->verified;
+            t->torn += w->torn;
+            w->used = false;
+            alive--;
+            t->finished++;
+        }
+        for (long s = 0; s < o->parallel; s++) {
+            struct worker *w = &ws[s];
+            if (!w->used || w->wedged)
+                continue;
+            if (now > w->last_ns && now - w->last_ns > wedge_ns) {
+                t->wedges++;
+                w->wedged = true;
+                if (t->wedges <= 5)
+                    fprintf(stderr, "dllmem-stress: child %d made no progress for %.1f s: wedge\n",
+                        w->c.pid, o->wedge_s);
+                shim_child_kill(&w->c, SIGKILL);
+            }
+        }
+        if (workers)
+            progress(o, t, alive, t0, false);
+    }
+    t->wall_s = (double)(stress_now_ns() - t0) / 1e9;
+    t->children_per_s = t->wall_s > 0 ? (double)t->finished / t->wall_s : 0;
+    if (workers)
+        progress(o, t, alive, t0, true);
+    free(ws);
+    free(pfd);
+    free(idx);
+    if (!ok)
+        shim_reap_all();
+    return ok;
+}
+
+/* After every child is gone: a fresh attach must start empty, and its detach
+ * must leave nothing behind. */
+static void end_checks(const struct options *o, struct totals *t)
+{
+    char envbuf[2][160];
+    const char *envp[3];
+    env_for_children(o, envbuf, envp);
+    const char *args[] = {o->library, NULL};
+    shim_child c;
+    char out[256] = "";
+    if (shim_spawn_role(&c, "probe", args, envp)) {
+        int rc = shim_child_wait(&c, 30000, out, sizeof out);
+        t->probe_ran = rc == 0;
+        t->probe_empty = strncmp(out, "empty", 5) == 0;
+    }
+    t->leaked_segment = shim_segment_exists(o->name);
+    if (t->leaked_segment)
+        shim_segment_remove(o->name); /* report it, but leave the machine clean */
+    t->leaked_children = shim_reap_all() != 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double pct_us(const struct totals *t, double p)
+{
+    if (t->n_attach == 0)
+        return 0;
+    long i = (long)(p * (double)(t->n_attach - 1) + 0.5);
+    return (double)t->attach_ns[i] / 1000.0;
+}
+
+static long violations(const struct totals *t)
+{
+    return t->torn + t->wedges + t->crashed + t->errors_attach + t->errors_exit +
+           t->errors_other + (t->leaked_segment ? 1 : 0) + (!t->probe_ran || !t->probe_empty) +
+           (t->leaked_fds ? 1 : 0) + (t->leaked_children ? 1 : 0);
+}
+
+static void report(const struct options *o, const struct totals *t, FILE *f, bool json)
+{
+    double ratio = t->baseline_per_s > 0 ? t->children_per_s / t->baseline_per_s : 0;
+    double ops_s = t->wall_s > 0 ? (double)t->ops / t->wall_s : 0;
+    if (json) {
+        fprintf(f,
+                "{\n  \"library\": \"%s\",\n  \"children\": %ld, \"parallel\": %ld, "
+                "\"writers\": %ld, \"kill_rate\": %.3f, \"seed\": %u,\n"
+                "  \"started\": %ld, \"finished\": %ld, \"killed\": %ld, \"kills_missed\": %ld,\n"
+                "  \"ops\": %ld, \"verified_reads\": %ld, \"torn_reads\": %ld, \"wedges\": %ld,\n"
+                "  \"errors\": {\"crash\": %ld, \"attach\": %ld, \"exit\": %ld, \"other\": %ld},\n"
+                "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
+                "  \"ops_per_s\": %.0f, \"children_per_s\": %.1f, "
+                "\"baseline_children_per_s\": %.1f, \"ratio_to_baseline\": %.3f,\n"
+                "  \"wall_s\": %.3f,\n"
+                "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
+                "\"fds_leaked\": %s, \"children_left\": %s},\n"
+                "  \"violations\": %ld\n}\n",
+                o->library, o->children, o->parallel, o->writers, o->kill_rate, o->seed,
+                t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn, t->wedges,
+                t->crashed, t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5),
+                pct_us(t, 0.99), pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s,
+                ratio, t->wall_s, t->leaked_segment ? "true" : "false",
+                t->probe_empty ? "true" : "false", t->leaked_fds ? "true" : "false",
+                t->leaked_children ? "true" : "false", violations(t));
+        return;
+    }
+    fprintf(f, "dllmem-stress report (%s)\n", o->library);
+    fprintf(f, "  children        %ld started, %ld finished, %ld killed at random (+%ld finished first); %ld parallel, %ld writers per %ld\n",
+            t->started, t->finished, t->killed, t->kills_missed, o->parallel, o->writers, o->parallel);
+    fprintf(f, "  operations      %ld (%.0f ops/s)\n", t->ops, ops_s);
+    fprintf(f, "  reads           %ld verified, %ld torn\n", t->verified, t->torn);
+    fprintf(f, "  wedges          %ld\n", t->wedges);
+    fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
+            t->errors_attach, t->errors_exit, t->errors_other);
+    fprintf(f, "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
+            pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), t->n_attach, o->parallel);
+    fprintf(f, "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f\n",
+            t->children_per_s, t->baseline_per_s, ratio);
+    fprintf(f, "  end of run      segment left: %s; fresh attach empty: %s; fds leaked: %s; children left: %s\n",
+            t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
+            t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no");
+    fprintf(f, "  wall time       %.2f s\n", t->wall_s);
+    fprintf(f, "  violations      %ld -> %s\n", violations(t), violations(t) ? "FAIL" : "PASS");
+}
+
+static int probe_main(int argc, char **argv)
+{
+    shim_lib lib;
+    char err[512];
+    if (argc < 1 || !shim_lib_load(&lib, argv[0], err, sizeof err))
+        return STRESS_RUNNER_ERROR;
+    dllmem_unit buf[64];
+    lib.get(buf, 64);
+    printf("%s %zu\n", buf[0] == 0 ? "empty" : "nonempty", shim_ulen(buf));
+    shim_lib_unload(&lib);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    shim_set_self(argv[0]);
+    if (argc >= 3 && strcmp(argv[1], "--role") == 0) {
+        if (strcmp(argv[2], "child") == 0)
+            return stress_child_main(argc - 3, argv + 3);
+        if (strcmp(argv[2], "probe") == 0)
+            return probe_main(argc - 3, argv + 3);
+        if (strcmp(argv[2], "trivial") == 0)
+            return stress_trivial_main();
+        return STRESS_USAGE;
+    }
+    struct options o;
+    int rc = parse_options(argc, argv, &o);
+    if (rc != STRESS_OK)
+        return rc;
+    signal(SIGPIPE, SIG_IGN);
+    g_rng = o.seed * 2654435761u + 1u;
+    int fds_before = shim_count_fds();
+
+    /* Baseline first: the same number of trivial children, spawned the same way. */
+    struct totals base;
+    memset(&base, 0, sizeof base);
+    if (!run_fleet(&o, "trivial", &base))
+        return STRESS_RUNNER_ERROR;
+
+    struct totals t;
+    memset(&t, 0, sizeof t);
+    t.attach_ns = calloc((size_t)o.children, sizeof *t.attach_ns);
+    if (t.attach_ns == NULL)
+        return STRESS_RUNNER_ERROR;
+    t.baseline_per_s = base.children_per_s;
+    shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
+    if (!run_fleet(&o, "child", &t))
+        return STRESS_RUNNER_ERROR;
+    end_checks(&o, &t);
+    t.leaked_fds = shim_count_fds() != fds_before;
+    qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
+
+    report(&o, &t, stdout, false);
+    if (o.json != NULL) {
+        FILE *f = fopen(o.json, "w");
+        if (f == NULL) {
+            fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
+            return STRESS_RUNNER_ERROR;
+        }
+        report(&o, &t, f, true);
+        fclose(f);
+    }
+    free(t.attach_ns);
+    return violations(&t) ? STRESS_VIOLATION : STRESS_OK;
+}
