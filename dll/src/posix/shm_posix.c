@@ -153,15 +153,21 @@ static long backoff_ns(int round)
     return ns;
 }
 
-/* 0: taken; 1: held by someone else; -1: error (errno). */
-static int lock_byte(int fd, off_t at, short type)
+static struct flock one_byte(short type, off_t at)
 {
     struct flock fl;
-    memset(&fl, 0, sizeof fl);
+    memset(&fl, 0, sizeof fl); /* l_pid must be 0 for OFD locks */
     fl.l_type = type;
     fl.l_whence = SEEK_SET;
     fl.l_start = at;
     fl.l_len = 1;
+    return fl;
+}
+
+/* 0: taken; 1: held by someone else; -1: error (errno). */
+static int lock_byte(int fd, off_t at, short type)
+{
+    struct flock fl = one_byte(type, at);
     for (;;) {
         if (sys_fcntl_lock(fd, CMD_SETLK, &fl) == 0)
             return 0;
@@ -174,12 +180,7 @@ static int lock_byte(int fd, off_t at, short type)
 /* 1 if another attach holds the byte, 0 if free, -1 on error. */
 static int byte_is_held(int fd, off_t at)
 {
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = at;
-    fl.l_len = 1;
+    struct flock fl = one_byte(F_WRLCK, at);
     if (sys_fcntl_lock(fd, CMD_GETLK, &fl) != 0)
         return -1;
     return fl.l_type != F_UNLCK;
@@ -421,13 +422,8 @@ static dllmem_status open_failure(const struct dllmem_config *cfg, int err,
  * real calls, not the fault-injection table, since it cleans up after one. */
 static void discard_if_empty(int fd, const char *oname)
 {
-    struct flock fl;
+    struct flock fl = one_byte(F_WRLCK, LOCK_DMS);
     struct stat sb;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = LOCK_DMS;
-    fl.l_len = 1;
     if (fcntl(fd, CMD_SETLK, &fl) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink > 0 &&
         sb.st_size == 0)
         (void)shm_unlink(oname);
