@@ -26,7 +26,7 @@ bool Untouched(const std::string &name, unsigned char fill) {
 }
 
 // Writes through the library and checks it had no effect on the object.
-void ExpectRefused(LibraryTest *t, shim_lib &lib, dllmem_status want) {
+void ExpectRefused(shim_lib &lib, dllmem_status want) {
   if (shim_lib_is_extended(&lib)) {
     EXPECT_EQ(lib.x_attach_status(), want) << lib.x_attach_reason();
     EXPECT_GT(strlen(lib.x_attach_reason()), 10u);
@@ -36,7 +36,6 @@ void ExpectRefused(LibraryTest *t, shim_lib &lib, dllmem_status want) {
   units buf(64, 0xAAAA);
   lib.get(buf.data(), 64);
   EXPECT_EQ(buf[0], 0) << "Get read through a refused object";
-  (void)t;
 }
 
 TEST_F(Security, SegmentIsOwnerOnlyEvenUnderAPermissiveUmask) {
@@ -64,7 +63,7 @@ TEST_F(Security, AnObjectOwnedByAnotherUserIsRefusedAndLeftAlone) {
   ASSERT_EQ(RunRole(name_, "nobody-create", {name_, std::to_string(MappingBytes(4096))}), 0);
   expect_no_segment_ = false;  // the object is the test's own
   Load();
-  ExpectRefused(this, lib_, DLLMEM_FOREIGN_OWNER);
+  ExpectRefused(lib_, DLLMEM_FOREIGN_OWNER);
   Unload();
   EXPECT_TRUE(Untouched(name_, 'Z')) << "another user's object was written to";
 }
@@ -73,7 +72,7 @@ TEST_F(Security, AnObjectOfTheWrongSizeIsRefusedAndLeftAlone) {
   ASSERT_TRUE(shim_segment_create(name_.c_str(), 100, 'Q', 0600));
   expect_no_segment_ = false;  // the object is the test's own
   Load();
-  ExpectRefused(this, lib_, DLLMEM_SIZE_MISMATCH);
+  ExpectRefused(lib_, DLLMEM_SIZE_MISMATCH);
   Unload();
   EXPECT_TRUE(Untouched(name_, 'Q'));
 }
@@ -82,7 +81,7 @@ TEST_F(Security, AnObjectWithAForeignControlBlockIsRefusedAndLeftAlone) {
   ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 'M', 0600));
   expect_no_segment_ = false;  // the object is the test's own
   Load();
-  ExpectRefused(this, lib_, DLLMEM_BAD_CONTROL_BLOCK);
+  ExpectRefused(lib_, DLLMEM_BAD_CONTROL_BLOCK);
   Unload();
   EXPECT_TRUE(Untouched(name_, 'M'));
 }
@@ -92,7 +91,7 @@ TEST_F(Security, AFifoSquattingOnTheNameIsRefused) {
   ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
   expect_no_segment_ = false;  // the object is the test's own
   Load();  // must not block opening the FIFO
-  ExpectRefused(this, lib_, DLLMEM_WRONG_KIND);
+  ExpectRefused(lib_, DLLMEM_WRONG_KIND);
 }
 
 TEST_F(Security, ASecondAttacherWithAnotherSizeIsRefused) {

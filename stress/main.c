@@ -34,7 +34,7 @@ struct options {
 /* One live child as the parent sees it. */
 struct worker {
     shim_child c;
-    bool used, writer, killed_by_us, wedged, attached, done, errored;
+    bool used, writer, killed_by_us, wedged, done, errored;
     uint64_t start_ns, last_ns;
     long ops, verified, torn;
     uint64_t life_ns; /* as the child measured it, from its D line */
@@ -196,7 +196,6 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
     long a, b, c;
     w->last_ns = stress_now_ns();
     if (sscanf(line, "A %llu", &ns) == 1) {
-        w->attached = true;
         t->attach_ns[t->n_attach++] = ns;
     } else if (sscanf(line, "P %ld %ld %ld", &a, &b, &c) == 3 ||
                sscanf(line, "D %ld %ld %ld %llu", &a, &b, &c, &ns) == 4) {
