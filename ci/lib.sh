@@ -33,3 +33,18 @@ configure_build() {
 ctest_count() {
   grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$1" | tail -1
 }
+
+# run_suite PRESET [CTEST ARGS...]: runs ctest for a preset, then fails if any
+# segment is left in /dev/shm; ends the stage with the test count.
+run_suite() {
+  local preset=$1
+  shift
+  configure_build "$preset" || stage_done FAIL "build failed"
+  local log="build/$preset/ctest.log"
+  ctest --preset "$preset" "$@" 2>&1 | tee "$log" | tail -n 12
+  local rc=${PIPESTATUS[0]}
+  local left
+  left=$(ls /dev/shm | grep -c '^dllmem-' || true)
+  [ "$left" -eq 0 ] || { echo "$STAGE_NAME: $left segment(s) left in /dev/shm"; rc=1; }
+  [ "$rc" -eq 0 ] && stage_done PASS "$(ctest_count "$log")" || stage_done FAIL "$(ctest_count "$log")"
+}

@@ -10,7 +10,12 @@
 
 namespace {
 
-using Security = LibraryTest;
+class Security : public LibraryTest {
+ protected:
+  // The test created a foreign object (every byte `fill`) under the name:
+  // attaching must refuse it with `want`, and no call may change a byte of it.
+  void RefuseForeignObject(unsigned char fill, dllmem_status want);
+};
 
 uint64_t MappingBytes(uint32_t data) { return (data + 63u) / 64u * 64u + 128u + data; }
 
@@ -38,6 +43,14 @@ void ExpectRefused(shim_lib &lib, dllmem_status want) {
   EXPECT_EQ(buf[0], 0) << "Get read through a refused object";
 }
 
+void Security::RefuseForeignObject(unsigned char fill, dllmem_status want) {
+  expect_no_segment_ = false;  // the object is the test's own
+  Load();
+  ExpectRefused(lib_, want);
+  Unload();
+  EXPECT_TRUE(Untouched(name_, fill)) << "a refused object was written to";
+}
+
 TEST_F(Security, SegmentIsOwnerOnlyEvenUnderAPermissiveUmask) {
   mode_t old = umask(0);
   Load();
@@ -61,29 +74,17 @@ TEST_F(Security, SegmentIsOwnerOnlyEvenUnderARestrictiveUmask) {
 TEST_F(Security, AnObjectOwnedByAnotherUserIsRefusedAndLeftAlone) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create an object as another user";
   ASSERT_EQ(RunRole(name_, "nobody-create", {name_, std::to_string(MappingBytes(4096))}), 0);
-  expect_no_segment_ = false;  // the object is the test's own
-  Load();
-  ExpectRefused(lib_, DLLMEM_FOREIGN_OWNER);
-  Unload();
-  EXPECT_TRUE(Untouched(name_, 'Z')) << "another user's object was written to";
+  RefuseForeignObject('Z', DLLMEM_FOREIGN_OWNER);
 }
 
 TEST_F(Security, AnObjectOfTheWrongSizeIsRefusedAndLeftAlone) {
   ASSERT_TRUE(shim_segment_create(name_.c_str(), 100, 'Q', 0600));
-  expect_no_segment_ = false;  // the object is the test's own
-  Load();
-  ExpectRefused(lib_, DLLMEM_SIZE_MISMATCH);
-  Unload();
-  EXPECT_TRUE(Untouched(name_, 'Q'));
+  RefuseForeignObject('Q', DLLMEM_SIZE_MISMATCH);
 }
 
 TEST_F(Security, AnObjectWithAForeignControlBlockIsRefusedAndLeftAlone) {
   ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 'M', 0600));
-  expect_no_segment_ = false;  // the object is the test's own
-  Load();
-  ExpectRefused(lib_, DLLMEM_BAD_CONTROL_BLOCK);
-  Unload();
-  EXPECT_TRUE(Untouched(name_, 'M'));
+  RefuseForeignObject('M', DLLMEM_BAD_CONTROL_BLOCK);
 }
 
 TEST_F(Security, AFifoSquattingOnTheNameIsRefused) {
