@@ -3,6 +3,8 @@
 // Inputs and outputs live in guard-page buffers of exactly their size.
 #include "fixture.h"
 
+#include <csignal>
+
 namespace {
 
 constexpr size_t kCap = 2048;  // default DLLMEM_SIZE 4096 bytes
@@ -232,6 +234,30 @@ TEST_F(Extended, CapacityAndAttachStatusDescribeTheSegment) {
   EXPECT_EQ(info.data_bytes, 1000u);
   EXPECT_EQ(info.attached, 1);
   EXPECT_EQ(std::string(info.name), name_);
+}
+
+TEST_F(Extended, InfoCountsEveryAttachedProcess) {
+  Load();
+  std::string env = EnvName();
+  const char *envp[] = {env.c_str(), nullptr};
+  const char *args[] = {g_library.c_str(), nullptr};
+  shim_child holders[3];
+  for (auto &h : holders) {
+    ASSERT_TRUE(shim_spawn_role(&h, "hold", args, envp));
+    char line[32];
+    ASSERT_TRUE(shim_child_read_line(&h, 10000, line, sizeof line));
+  }
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 4);
+  shim_child_kill(&holders[0], SIGKILL);  // a dead process's slot goes with it
+  shim_child_wait(&holders[0], 10000, nullptr, 0);
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 3);
+  for (int i = 1; i < 3; i++) {
+    shim_child_kill(&holders[i], SIGTERM);
+    shim_child_wait(&holders[i], 10000, nullptr, 0);
+  }
 }
 
 }  // namespace

@@ -9,10 +9,11 @@
  *                       exclusive is alone: the first attacher initializes
  *                       under it then downgrades; the last detacher unlinks
  *                       under it. A dead process's share vanishes with it.
- *   byte 1+slot         a process that writes holds its slot byte exclusively
- *                       for as long as it is attached. The writer lock word in
- *                       the control block names the holder's slot, so a waiter
- *                       can ask the kernel whether the holder is still alive.
+ *   byte 1+slot         every attach holds its own slot byte exclusively for as
+ *                       long as it is attached. The writer lock word in the
+ *                       control block names the holder's slot, so a waiter can
+ *                       ask the kernel whether the holder is still alive; and
+ *                       the held slots count the attached processes exactly.
  *
  * Attach races: an attacher can open the object just before the last detacher
  * unlinks it. It then holds a lock on an orphan; every lock acquisition is
@@ -34,7 +35,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -429,6 +429,8 @@ static void discard_if_empty(int fd, const char *oname)
         (void)shm_unlink(oname);
 }
 
+static dllmem_status claim_slot(struct dllmem_segment *seg);
+
 dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
                                struct dllmem_reason *why)
 {
@@ -444,7 +446,12 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         if (st == DLLMEM_OK) {
             seg->os_handle = fd;
             seg->os_slot = 0;
-            return DLLMEM_OK;
+            if (claim_slot(seg) == DLLMEM_OK)
+                return DLLMEM_OK;
+            dllmem_reason_set(why, "\"%s\": no free process slot (%u processes attached?)",
+                              cfg->name, MAX_SLOTS);
+            dllmem_os_detach(seg);
+            return DLLMEM_OS_ERROR;
         }
         if (st != ATTACH_RETRY)
             discard_if_empty(fd, oname);
@@ -508,7 +515,7 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
     if (g_forked_without_own_fd)
         return DLLMEM_NOT_ATTACHED;
     (void)pthread_mutex_lock(&g_writer_mutex);
-    if (seg->os_slot == 0) {
+    if (seg->os_slot == 0) { /* a forked child gives up its parent's slot */
         dllmem_status st = claim_slot(seg);
         if (st != DLLMEM_OK) {
             (void)pthread_mutex_unlock(&g_writer_mutex);
@@ -564,49 +571,62 @@ void dllmem_os_yield(void)
 
 /* ---- description ------------------------------------------------------------------ */
 
-#if defined(__linux__)
-/* Counts the DMS shares in /proc/locks: one per attached process. */
-static int64_t count_attached(int fd)
+/* Counts held slots by asking the kernel (F_GETLK) about ranges of slot
+ * bytes: each answer is atomic, unlike /proc/locks, which is produced in
+ * chunks and can repeat or drop lines while other locks change. GETLK names
+ * *a* conflicting lock in the range, not the lowest, so the range is split
+ * around each one found: 2k+1 calls for k other holders. Our own slot never
+ * conflicts with us. */
+static int64_t count_attached(const struct dllmem_segment *seg)
 {
-    struct stat sb;
-    if (fstat(fd, &sb) != 0)
+    struct range {
+        off_t lo, hi;
+    };
+    size_t cap = 64, top = 0;
+    struct range *stack = malloc(cap * sizeof *stack);
+    if (stack == NULL)
         return -1;
-    FILE *f = fopen("/proc/locks", "re");
-    if (f == NULL)
-        return -1;
-    char line[256];
-    int64_t n = 0;
-    while (fgets(line, sizeof line, f) != NULL) {
-        char kind[16], type[16];
-        unsigned maj, min;
-        unsigned long long ino;
-        char start[24], end[24];
-        const char *p = strchr(line, ':');
-        if (p == NULL || strstr(line, "->") != NULL)
-            continue; /* blocked waiters are listed with "->" */
-        if (sscanf(p + 1, " %15s %*s %15s %*s %x:%x:%llu %23s %23s", kind, type, &maj, &min,
-                   &ino, start, end) != 7)
+    int64_t n = seg->os_slot != 0 ? 1 : 0;
+    stack[top++] = (struct range){LOCK_SLOT_BASE + 1, LOCK_SLOT_BASE + (off_t)MAX_SLOTS};
+    while (top > 0 && n >= 0) {
+        struct range r = stack[--top];
+        struct flock fl = one_byte(F_WRLCK, r.lo);
+        fl.l_len = r.hi - r.lo + 1;
+        if (fcntl((int)seg->os_handle, CMD_GETLK, &fl) != 0) {
+            n = -1;
+            break;
+        }
+        if (fl.l_type == F_UNLCK)
             continue;
-        if (strcmp(kind, "OFDLCK") == 0 && ino == (unsigned long long)sb.st_ino &&
-            maj == major(sb.st_dev) && min == minor(sb.st_dev) && strcmp(start, "0") == 0 &&
-            strcmp(end, "0") == 0)
-            n++;
+        n++;
+        off_t first = fl.l_start, last = fl.l_start + (fl.l_len > 0 ? fl.l_len : 1) - 1;
+        if (top + 2 > cap) {
+            struct range *grown = realloc(stack, 2 * cap * sizeof *stack);
+            if (grown == NULL) {
+                n = -1;
+                break;
+            }
+            stack = grown;
+            cap *= 2;
+        }
+        if (first > r.lo)
+            stack[top++] = (struct range){r.lo, first - 1};
+        if (last < r.hi)
+            stack[top++] = (struct range){last + 1, r.hi};
     }
-    (void)fclose(f);
+    free(stack);
     return n;
 }
-#endif
 
 void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
                         int64_t *attached)
 {
 #if defined(__linux__)
     (void)snprintf(path, path_len, "/dev/shm/%s", seg->config.name);
-    *attached = count_attached((int)seg->os_handle);
 #else
     (void)snprintf(path, path_len, "/%s", seg->config.name);
-    *attached = -1;
 #endif
+    *attached = count_attached(seg);
 }
 
 void dllmem_os_default_name(char *buf, size_t len)
@@ -643,6 +663,8 @@ static void atfork_child(void)
         (void)close(fd);
     seg->os_slot = 0;
     g_forked_without_own_fd = !ok;
+    if (ok)
+        (void)claim_slot(seg); /* else the first Set claims one */
 }
 
 __attribute__((constructor)) static void dllmem_posix_load(void)
