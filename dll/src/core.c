@@ -3,6 +3,7 @@
  * layout in layout.h. It calls the OS only through backend.h.
  */
 #include "backend.h"
+#include "entry.h"
 #include "units.h"
 
 #include <stdatomic.h>
@@ -122,9 +123,6 @@ dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object
 
 /* ---- attach / detach (called by the platform entry point) ------------------ */
 
-void dllmem_core_attach(void);
-void dllmem_core_detach(void);
-
 void dllmem_core_attach(void)
 {
     struct dllmem_config cfg;
@@ -159,8 +157,6 @@ static struct dllmem_segment *attached(void)
     return g_seg.base != NULL ? &g_seg : NULL;
 }
 
-/* For the backend's fork handler. */
-struct dllmem_segment *dllmem_core_segment(void);
 struct dllmem_segment *dllmem_core_segment(void)
 {
     return attached();

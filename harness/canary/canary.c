@@ -25,7 +25,16 @@ typedef uint32_t DWORD;
 static void *lpvMem = NULL; /* pointer to shared memory */
 static int hMapObject = -1; /* handle to file mapping */
 
-__attribute__((constructor)) static void DllMain_attach(void)
+/* DLLMEM_EMBEDDED: compiled into a fuzz target, which attaches itself. */
+#if defined(DLLMEM_EMBEDDED)
+#define CANARY_ENTRY(name) static void name(void)
+#define CANARY_EXIT(name) static void name(void)
+#else
+#define CANARY_ENTRY(name) __attribute__((constructor)) static void name(void)
+#define CANARY_EXIT(name) __attribute__((destructor)) static void name(void)
+#endif
+
+CANARY_ENTRY(DllMain_attach)
 {
     char name[300];
     const char *env = getenv("DLLMEM_NAME");
@@ -49,12 +58,14 @@ __attribute__((constructor)) static void DllMain_attach(void)
         memset(lpvMem, '\0', SHMEMSIZE);
 }
 
-__attribute__((destructor)) static void DllMain_detach(void)
+CANARY_EXIT(DllMain_detach)
 {
     if (lpvMem != NULL)
         munmap(lpvMem, SHMEMSIZE);
     if (hMapObject >= 0)
         close(hMapObject);
+    lpvMem = NULL;
+    hMapObject = -1;
     /* Windows frees the object with its last handle; the example has no
      * notion of that, so on POSIX the object outlives every process. */
 }

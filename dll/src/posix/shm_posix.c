@@ -24,6 +24,7 @@
 #endif
 
 #include "../backend.h"
+#include "../entry.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,8 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-void dllmem_core_attach(void);
-void dllmem_core_detach(void);
 
 #define LOCK_DMS 0
 #define LOCK_SLOT_BASE 1
@@ -637,8 +636,7 @@ void dllmem_os_default_name(char *buf, size_t len)
 
 /* ---- fork and the entry points ----------------------------------------------------- */
 
-struct dllmem_segment *dllmem_core_segment(void);
-
+#if !defined(DLLMEM_EMBEDDED) /* an embedding program owns attach, detach and fork */
 static void atfork_prepare(void) { (void)pthread_mutex_lock(&g_writer_mutex); }
 static void atfork_parent(void) { (void)pthread_mutex_unlock(&g_writer_mutex); }
 
@@ -677,3 +675,4 @@ __attribute__((destructor)) static void dllmem_posix_unload(void)
 {
     dllmem_core_detach();
 }
+#endif /* !DLLMEM_EMBEDDED */

@@ -1,0 +1,19 @@
+/*
+ * The platform entry point's view of the core: attach and detach, called by
+ * the constructor/destructor (POSIX) or DllMain (Windows). Built with
+ * DLLMEM_EMBEDDED (the fuzz targets), no entry point is compiled in and the
+ * embedding program calls these itself, e.g. to change DLLMEM_SIZE between
+ * a detach and the next attach.
+ */
+#ifndef DLLMEM_ENTRY_H
+#define DLLMEM_ENTRY_H
+
+#include "backend.h"
+
+void dllmem_core_attach(void);
+void dllmem_core_detach(void);
+
+/* The attached segment, or NULL. */
+struct dllmem_segment *dllmem_core_segment(void);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * Property: any sequence of operations agrees with the model after each step.
+ *
+ * The input is read as (opcode, argument bytes...) records:
+ *   0 set       len (2 bytes), seed: drop-in Set of a generated string
+ *   1 xset      len, seed, nul position: dllmem_set, maybe with an embedded NUL
+ *   2 get       cch (2 bytes): exact-size buffer
+ *   3 reload    detach then attach (as unload/load does): the first attacher
+ *               starts empty
+ *   4 resize    choice: DLLMEM_SIZE from a list (invalid values included), reload
+ *   5 rename    choice: one of three names, reload
+ *   6 info      stored length, capacity and sequence agree
+ */
+#define _GNU_SOURCE
+#include "fuzz_api.h"
+
+#include <string.h>
+
+#define MAX_CAP (65536 / 2)
+
+static dllmem_unit g_model[MAX_CAP];
+static size_t g_len;
+static bool g_attached;
+static uint64_t g_sets; /* completed Sets since this segment was created */
+static char g_base[96];
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void reload(void)
+{
+    fz_detach();
+    fz_attach();
+    g_attached = fz_contract_capacity() != 0;
+    FUZZ_CHECK((fz_attach_status() == DLLMEM_OK) == g_attached || !fz_extended);
+    g_len = 0;
+    g_sets = 0;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    fz_init("op_sequence");
+    snprintf(g_base, sizeof g_base, "%s", getenv("DLLMEM_NAME"));
+    g_attached = true;
+    return 0;
+}
+
+/* A string of len units from seed: mostly text, some surrogate pairs, some
+ * lone surrogates, never NUL. */
+static void generate(dllmem_unit *s, size_t len, uint8_t seed)
+{
+    uint32_t x = seed * 2654435761u + 1u;
+    for (size_t i = 0; i < len; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        switch (x % 8u) {
+        case 0: s[i] = 0xD83D; break; /* high surrogate (maybe paired next) */
+        case 1: s[i] = 0xDE00; break; /* low surrogate */
+        default: s[i] = (dllmem_unit)(0x21u + x % 0x5Eu); break;
+        }
+    }
+    s[len] = 0;
+}
+
+static void model_store(const dllmem_unit *s, size_t n)
+{
+    size_t cap = fz_contract_capacity();
+    size_t keep = fz_cut(s, n, cap - 1u);
+    memcpy(g_model, s, keep * sizeof *s);
+    g_len = keep;
+    g_sets++;
+}
+
+static void check_get(uint32_t cch)
+{
+    dllmem_unit *out = malloc(cch > 0 ? cch * sizeof *out : 1);
+    FUZZ_CHECK(out != NULL);
+    fz_get(out, cch);
+    if (cch > 0) {
+        size_t want = g_attached ? fz_cut(g_model, g_len, cch - 1u) : 0;
+        FUZZ_CHECK(memcmp(out, g_model, want * sizeof *out) == 0);
+        FUZZ_CHECK(out[want] == 0);
+    }
+    free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static dllmem_unit buf[MAX_CAP + 64];
+    static const char *const sizes[] = {"64", "66", "128", "4096", "65536", "63", "0", "4097"};
+    size_t i = 0;
+    int steps = 0;
+    while (i < size && steps++ < 64) {
+        uint8_t op = data[i++] % 7u;
+        uint8_t a = i < size ? data[i++] : 0, b = i < size ? data[i++] : 0;
+        uint8_t c = i < size ? data[i++] : 0;
+        size_t cap = fz_contract_capacity();
+        switch (op) {
+        case 0: { /* set */
+            size_t len = (size_t)(a | (b << 8)) % (2 * MAX_CAP / 8 + 1);
+            generate(buf, len, c);
+            fz_set(buf);
+            if (g_attached)
+                model_store(buf, len);
+            break;
+        }
+        case 1: { /* xset */
+            if (!fz_extended)
+                break;
+            size_t len = (size_t)(a | (b << 8)) % 4200u, stored = 0;
+            generate(buf, len, c);
+            bool nul = len > 0 && (c & 1u);
+            if (nul)
+                buf[(size_t)c % len] = 0;
+            dllmem_status st = fz_xset(buf, len, &stored);
+            if (!g_attached) {
+                FUZZ_CHECK(st == DLLMEM_NOT_ATTACHED);
+            } else if (nul) {
+                FUZZ_CHECK(st == DLLMEM_EMBEDDED_NUL);
+            } else {
+                model_store(buf, len);
+                FUZZ_CHECK(stored == g_len);
+                FUZZ_CHECK(st == (g_len == len ? DLLMEM_OK : DLLMEM_TRUNCATED));
+            }
+            break;
+        }
+        case 2:
+            check_get((uint32_t)(a | (b << 8)) % (uint32_t)(2 * (cap ? cap : 64) + 4));
+            break;
+        case 3:
+            reload();
+            break;
+        case 4:
+            setenv("DLLMEM_SIZE", sizes[a % (sizeof sizes / sizeof sizes[0])], 1);
+            reload();
+            break;
+        case 5: {
+            char name[128];
+            snprintf(name, sizeof name, "%s-%u", g_base, (unsigned)(a % 3u));
+            setenv("DLLMEM_NAME", name, 1);
+            reload();
+            break;
+        }
+        case 6:
+            if (fz_extended) {
+                dllmem_info info;
+                dllmem_status st = fz_info(&info);
+                FUZZ_CHECK((st == DLLMEM_OK) == g_attached);
+                if (g_attached) {
+                    FUZZ_CHECK(info.length == g_len);
+                    FUZZ_CHECK(info.capacity == cap);
+                    FUZZ_CHECK(info.sequence == g_sets);
+                }
+            }
+            break;
+        }
+    }
+    return 0;
+}
