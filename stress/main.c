@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #ifndef STRESS_DEFAULT_LIBRARY
-#define STRESS_DEFAULT_LIBRARY ""
+#    define STRESS_DEFAULT_LIBRARY ""
 #endif
 
 struct options {
@@ -43,10 +43,11 @@ struct worker {
 };
 
 struct totals {
-    long started, finished, killed, kills_missed, crashed, wedges, errors_attach, errors_exit, errors_other;
+    long started, finished, killed, kills_missed, crashed, wedges, errors_attach, errors_exit,
+        errors_other;
     long ops, verified, torn;
-    uint64_t *attach_ns;
-    long n_attach;
+    uint64_t *attach_ns; /* room for max_attach entries, NULL for the baseline */
+    long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
 };
@@ -62,22 +63,23 @@ static uint32_t rnd(void)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: dllmem-stress [options]\n"
-            "  --library PATH     library under test (default: the dllmem build beside this binary)\n"
-            "  --children N       children in all (default 2000)\n"
-            "  --parallel P       alive at once (default 32)\n"
-            "  --writers W        writers among every P children (default 4)\n"
-            "  --ops K            operations per child (default 200)\n"
-            "  --duration S       seconds per child instead of --ops\n"
-            "  --size BYTES       DLLMEM_SIZE for the children (default: library default)\n"
-            "  --kill-rate R      fraction of children SIGKILLed at a random moment (default 0.05)\n"
-            "  --wedge-timeout S  a child silent this long is a wedge (default 10)\n"
-            "  --seed N           random seed (default 1)\n"
-            "  --name NAME        segment name (default dllmem-stress-PID)\n"
-            "  --json FILE        also write the report as JSON\n"
-            "  --quiet            no progress lines\n"
-            "exit: 0 clean, 1 violations, 2 usage, 3 runner error\n");
+    fprintf(
+        f,
+        "usage: dllmem-stress [options]\n"
+        "  --library PATH     library under test (default: the dllmem build beside this binary)\n"
+        "  --children N       children in all (default 2000)\n"
+        "  --parallel P       alive at once (default 32)\n"
+        "  --writers W        writers among every P children (default 4)\n"
+        "  --ops K            operations per child (default 200)\n"
+        "  --duration S       seconds per child instead of --ops\n"
+        "  --size BYTES       DLLMEM_SIZE for the children (default: library default)\n"
+        "  --kill-rate R      fraction of children SIGKILLed at a random moment (default 0.05)\n"
+        "  --wedge-timeout S  a child silent this long is a wedge (default 10)\n"
+        "  --seed N           random seed (default 1)\n"
+        "  --name NAME        segment name (default dllmem-stress-PID)\n"
+        "  --json FILE        also write the report as JSON\n"
+        "  --quiet            no progress lines\n"
+        "exit: 0 clean, 1 violations, 2 usage, 3 runner error\n");
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
@@ -105,11 +107,11 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
-        {"library", 1, 0, 'l'}, {"children", 1, 0, 'n'}, {"parallel", 1, 0, 'p'},
-        {"writers", 1, 0, 'w'}, {"ops", 1, 0, 'k'},      {"duration", 1, 0, 'd'},
+        {"library", 1, 0, 'l'}, {"children", 1, 0, 'n'},  {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'}, {"ops", 1, 0, 'k'},       {"duration", 1, 0, 'd'},
         {"size", 1, 0, 's'},    {"kill-rate", 1, 0, 'r'}, {"wedge-timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},    {"name", 1, 0, 'N'},     {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},     {0, 0, 0, 0}};
+        {"seed", 1, 0, 'S'},    {"name", 1, 0, 'N'},      {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -127,21 +129,43 @@ static int parse_options(int argc, char **argv, struct options *o)
         const char *bad = NULL;
         switch (ch) {
         case 'l': o->library = optarg; break;
-        case 'n': if (!parse_long(optarg, 1, 10000000, &o->children)) bad = "--children"; break;
-        case 'p': if (!parse_long(optarg, 1, 1024, &o->parallel)) bad = "--parallel"; break;
-        case 'w': if (!parse_long(optarg, 0, 1024, &o->writers)) bad = "--writers"; break;
-        case 'k': if (!parse_long(optarg, 1, 1000000000, &o->ops)) bad = "--ops"; break;
+        case 'n':
+            if (!parse_long(optarg, 1, 10000000, &o->children))
+                bad = "--children";
+            break;
+        case 'p':
+            if (!parse_long(optarg, 1, 1024, &o->parallel))
+                bad = "--parallel";
+            break;
+        case 'w':
+            if (!parse_long(optarg, 0, 1024, &o->writers))
+                bad = "--writers";
+            break;
+        case 'k':
+            if (!parse_long(optarg, 1, 1000000000, &o->ops))
+                bad = "--ops";
+            break;
         case 'd':
-            if (!parse_double(optarg, 0.001, 86400, &o->duration_s)) bad = "--duration";
+            if (!parse_double(optarg, 0.001, 86400, &o->duration_s))
+                bad = "--duration";
             break;
         case 's':
-            if (!parse_long(optarg, 64, 1073741824, &o->size) || (o->size & 1)) bad = "--size";
+            if (!parse_long(optarg, 64, 1073741824, &o->size) || (o->size & 1))
+                bad = "--size";
             break;
-        case 'r': if (!parse_double(optarg, 0, 1, &o->kill_rate)) bad = "--kill-rate"; break;
-        case 't': if (!parse_double(optarg, 0.1, 3600, &o->wedge_s)) bad = "--wedge-timeout"; break;
+        case 'r':
+            if (!parse_double(optarg, 0, 1, &o->kill_rate))
+                bad = "--kill-rate";
+            break;
+        case 't':
+            if (!parse_double(optarg, 0.1, 3600, &o->wedge_s))
+                bad = "--wedge-timeout";
+            break;
         case 'S':
-            if (!parse_long(optarg, 0, 4294967295L, &v)) bad = "--seed";
-            o->seed = (unsigned)v;
+            if (parse_long(optarg, 0, 4294967295L, &v))
+                o->seed = (unsigned)v;
+            else
+                bad = "--seed";
             break;
         case 'N':
             if (strlen(optarg) == 0 || strlen(optarg) >= sizeof o->name || strchr(optarg, '/'))
@@ -189,22 +213,39 @@ static void env_for_children(const struct options *o, char envbuf[2][160], const
     envp[n] = NULL;
 }
 
-/* Parses one line a worker sent. */
+/* Reads up to n unsigned numbers after the line's tag; returns how many. */
+static int numbers(const char *line, unsigned long long *out, int n)
+{
+    const char *p = line + 1;
+    int got = 0;
+    while (got < n) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || errno != 0)
+            break;
+        out[got++] = v;
+        p = end;
+    }
+    return got;
+}
+
+/* Parses one line a worker sent (see stress.h for the protocol). */
 static void on_line(struct worker *w, const char *line, struct totals *t)
 {
-    unsigned long long ns;
-    long a, b, c;
+    unsigned long long v[4] = {0, 0, 0, 0};
     w->last_ns = stress_now_ns();
-    if (sscanf(line, "A %llu", &ns) == 1) {
-        t->attach_ns[t->n_attach++] = ns;
-    } else if (sscanf(line, "P %ld %ld %ld", &a, &b, &c) == 3 ||
-               sscanf(line, "D %ld %ld %ld %llu", &a, &b, &c, &ns) == 4) {
-        w->ops = a;
-        w->verified = b;
-        w->torn = c;
+    if (line[0] == 'A' && numbers(line, v, 1) == 1) {
+        if (t->attach_ns != NULL && t->n_attach < t->max_attach)
+            t->attach_ns[t->n_attach++] = v[0];
+    } else if ((line[0] == 'P' && numbers(line, v, 3) == 3) ||
+               (line[0] == 'D' && numbers(line, v, 4) == 4)) {
+        w->ops = (long)v[0];
+        w->verified = (long)v[1];
+        w->torn = (long)v[2];
         w->done = line[0] == 'D';
         if (w->done)
-            w->life_ns = ns;
+            w->life_ns = v[3];
     } else if (strncmp(line, "E attach", 8) == 0) {
         w->errored = true;
         t->errors_attach++;
@@ -249,9 +290,10 @@ static void progress(const struct options *o, const struct totals *t, long alive
         return;
     last = now;
     double secs = (double)(now - t0) / 1e9;
-    fprintf(stderr, "%schildren %ld/%ld alive %ld killed %ld torn %ld wedges %ld  %.0f children/s%s",
-            tty ? "\r" : "", t->finished, t->started > 0 ? (long)o->children : 0, alive,
-            t->killed, t->torn, t->wedges, secs > 0 ? (double)t->finished / secs : 0.0,
+    fprintf(stderr,
+            "%schildren %ld/%ld alive %ld killed %ld torn %ld wedges %ld  %.0f children/s%s",
+            tty ? "\r" : "", t->finished, t->started > 0 ? (long)o->children : 0, alive, t->killed,
+            t->torn, t->wedges, secs > 0 ? (double)t->finished / secs : 0.0,
             tty && !final ? "  " : "\n");
 }
 
@@ -267,8 +309,12 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     struct worker *ws = calloc((size_t)o->parallel, sizeof *ws);
     struct pollfd *pfd = calloc((size_t)o->parallel, sizeof *pfd);
     int *idx = calloc((size_t)o->parallel, sizeof *idx);
-    if (ws == NULL || pfd == NULL || idx == NULL)
+    if (ws == NULL || pfd == NULL || idx == NULL) {
+        free(ws);
+        free(pfd);
+        free(idx);
         return false;
+    }
     uint64_t t0 = stress_now_ns(), life_sum = 0;
     long alive = 0, life_n = 0;
     uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
@@ -329,15 +375,13 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 t->killed++;
             } else if (w->killed_by_us && rc == 0 && w->done) {
                 t->kills_missed++; /* finished before its moment came */
-            } else if (w->wedged) {
-                /* counted when flagged */
+            } else if (w->wedged || w->errored) {
+                /* counted when flagged or reported */
             } else if (rc >= 128) {
                 t->crashed++;
                 if (t->crashed <= 3)
                     fprintf(stderr, "dllmem-stress: child %d died of signal %d\n", w->c.pid,
                             rc - 128);
-            } else if (w->errored) {
-                /* counted by kind when the child reported it */
             } else if (rc != 0 || (workers && !w->done)) {
                 t->errors_exit++;
             } else if (w->life_ns > 0) {
@@ -360,7 +404,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 w->wedged = true;
                 if (t->wedges <= 5)
                     fprintf(stderr, "dllmem-stress: child %d made no progress for %.1f s: wedge\n",
-                        w->c.pid, o->wedge_s);
+                            w->c.pid, o->wedge_s);
                 shim_child_kill(&w->c, SIGKILL);
             }
         }
@@ -388,8 +432,8 @@ static void end_checks(const struct options *o, struct totals *t)
     env_for_children(o, envbuf, envp);
     const char *args[] = {o->library, NULL};
     shim_child c;
-    char out[256] = "";
     if (shim_spawn_role(&c, "probe", args, envp)) {
+        char out[256] = "";
         int rc = shim_child_wait(&c, 30000, out, sizeof out);
         t->probe_ran = rc == 0;
         t->probe_empty = strncmp(out, "empty", 5) == 0;
@@ -416,8 +460,8 @@ static double pct_us(const struct totals *t, double p)
 
 static long violations(const struct totals *t)
 {
-    return t->torn + t->wedges + t->crashed + t->errors_attach + t->errors_exit +
-           t->errors_other + (t->leaked_segment ? 1 : 0) + (!t->probe_ran || !t->probe_empty) +
+    return t->torn + t->wedges + t->crashed + t->errors_attach + t->errors_exit + t->errors_other +
+           (t->leaked_segment ? 1 : 0) + (!t->probe_ran || !t->probe_empty) +
            (t->leaked_fds ? 1 : 0) + (t->leaked_children ? 1 : 0);
 }
 
@@ -439,28 +483,35 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
                 "\"fds_leaked\": %s, \"children_left\": %s},\n"
                 "  \"violations\": %ld\n}\n",
-                o->library, o->children, o->parallel, o->writers, o->kill_rate, o->seed,
-                t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn, t->wedges,
+                o->library, o->children, o->parallel, o->writers, o->kill_rate, o->seed, t->started,
+                t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn, t->wedges,
                 t->crashed, t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5),
-                pct_us(t, 0.99), pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s,
-                ratio, t->wall_s, t->leaked_segment ? "true" : "false",
-                t->probe_empty ? "true" : "false", t->leaked_fds ? "true" : "false",
-                t->leaked_children ? "true" : "false", violations(t));
+                pct_us(t, 0.99), pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio,
+                t->wall_s, t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
+                t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
+                violations(t));
         return;
     }
     fprintf(f, "dllmem-stress report (%s)\n", o->library);
-    fprintf(f, "  children        %ld started, %ld finished, %ld killed at random (+%ld finished first); %ld parallel, %ld writers per %ld\n",
-            t->started, t->finished, t->killed, t->kills_missed, o->parallel, o->writers, o->parallel);
+    fprintf(f,
+            "  children        %ld started, %ld finished, %ld killed at random (+%ld finished "
+            "first); %ld parallel, %ld writers per %ld\n",
+            t->started, t->finished, t->killed, t->kills_missed, o->parallel, o->writers,
+            o->parallel);
     fprintf(f, "  operations      %ld (%.0f ops/s)\n", t->ops, ops_s);
     fprintf(f, "  reads           %ld verified, %ld torn\n", t->verified, t->torn);
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);
-    fprintf(f, "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
+    fprintf(f,
+            "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
             pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), t->n_attach, o->parallel);
-    fprintf(f, "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f\n",
+    fprintf(f,
+            "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f\n",
             t->children_per_s, t->baseline_per_s, ratio);
-    fprintf(f, "  end of run      segment left: %s; fresh attach empty: %s; fds leaked: %s; children left: %s\n",
+    fprintf(f,
+            "  end of run      segment left: %s; fresh attach empty: %s; fds leaked: %s; children "
+            "left: %s\n",
             t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
             t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no");
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
@@ -511,10 +562,13 @@ int main(int argc, char **argv)
     t.attach_ns = calloc((size_t)o.children, sizeof *t.attach_ns);
     if (t.attach_ns == NULL)
         return STRESS_RUNNER_ERROR;
+    t.max_attach = o.children;
     t.baseline_per_s = base.children_per_s;
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
-    if (!run_fleet(&o, "child", &t))
+    if (!run_fleet(&o, "child", &t)) {
+        free(t.attach_ns);
         return STRESS_RUNNER_ERROR;
+    }
     end_checks(&o, &t);
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
@@ -524,6 +578,7 @@ int main(int argc, char **argv)
         FILE *f = fopen(o.json, "w");
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
+            free(t.attach_ns);
             return STRESS_RUNNER_ERROR;
         }
         report(&o, &t, f, true);

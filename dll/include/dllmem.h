@@ -16,26 +16,26 @@
 #define DLLMEM_VERSION_MAJOR 0
 #define DLLMEM_VERSION_MINOR 1
 #define DLLMEM_VERSION_PATCH 0
-#define DLLMEM_VERSION_HEX \
+#define DLLMEM_VERSION_HEX                                                                         \
     ((DLLMEM_VERSION_MAJOR << 16) | (DLLMEM_VERSION_MINOR << 8) | DLLMEM_VERSION_PATCH)
 #define DLLMEM_VERSION_STRING "0.1.0"
 
 #if defined(_WIN32)
-#  define DLLMEM_CALL __cdecl
-#  if defined(DLLMEM_BUILDING_SHARED)
-#    define DLLMEM_API __declspec(dllexport)
-#  elif defined(DLLMEM_USING_SHARED)
-#    define DLLMEM_API __declspec(dllimport)
-#  else
-#    define DLLMEM_API
-#  endif
+#    define DLLMEM_CALL __cdecl
+#    if defined(DLLMEM_BUILDING_SHARED)
+#        define DLLMEM_API __declspec(dllexport)
+#    elif defined(DLLMEM_USING_SHARED)
+#        define DLLMEM_API __declspec(dllimport)
+#    else
+#        define DLLMEM_API
+#    endif
 #else
-#  define DLLMEM_CALL
-#  if defined(DLLMEM_BUILDING_SHARED) && defined(__GNUC__)
-#    define DLLMEM_API __attribute__((visibility("default")))
-#  else
-#    define DLLMEM_API
-#  endif
+#    define DLLMEM_CALL
+#    if defined(DLLMEM_BUILDING_SHARED) && defined(__GNUC__)
+#        define DLLMEM_API __attribute__((visibility("default")))
+#    else
+#        define DLLMEM_API
+#    endif
 #endif
 
 #ifdef __cplusplus
@@ -49,26 +49,26 @@ typedef uint16_t dllmem_unit;
 #define DLLMEM_DEFAULT_NAME "dllmemfilemap"
 #define DLLMEM_DEFAULT_SIZE 4096u
 #define DLLMEM_MIN_SIZE 64u
-#define DLLMEM_MAX_SIZE (1024u * 1024u * 1024u)
+#define DLLMEM_MAX_SIZE 1073741824u /* 1 GiB */
 
 /* Status codes: 0 is success. X-macro so names and messages stay in step. */
-#define DLLMEM_STATUS_MAP(X)                                                            \
-    X(OK, 0, "success")                                                                 \
-    X(TRUNCATED, 1, "string truncated to fit")                                          \
-    X(INVALID_ARGUMENT, 2, "invalid argument")                                          \
-    X(NOT_ATTACHED, 3, "library is not attached to a shared-memory segment")            \
-    X(BAD_CONFIG, 4, "invalid DLLMEM_NAME or DLLMEM_SIZE")                              \
-    X(FOREIGN_OWNER, 5, "segment is owned by another user")                             \
-    X(WRONG_KIND, 6, "object is not a shared-memory segment")                           \
-    X(SIZE_MISMATCH, 7, "segment size does not match the configured size")              \
-    X(BAD_CONTROL_BLOCK, 8, "segment control block is not valid")                       \
-    X(INSECURE, 9, "segment is accessible to other users")                              \
-    X(TIMEOUT, 10, "timed out waiting for a lock")                                      \
-    X(OS_ERROR, 11, "operating-system call failed")                                     \
+#define DLLMEM_STATUS_MAP(X)                                                                       \
+    X(OK, 0, "success")                                                                            \
+    X(TRUNCATED, 1, "string truncated to fit")                                                     \
+    X(INVALID_ARGUMENT, 2, "invalid argument")                                                     \
+    X(NOT_ATTACHED, 3, "library is not attached to a shared-memory segment")                       \
+    X(BAD_CONFIG, 4, "invalid DLLMEM_NAME or DLLMEM_SIZE")                                         \
+    X(FOREIGN_OWNER, 5, "segment is owned by another user")                                        \
+    X(WRONG_KIND, 6, "object is not a shared-memory segment")                                      \
+    X(SIZE_MISMATCH, 7, "segment size does not match the configured size")                         \
+    X(BAD_CONTROL_BLOCK, 8, "segment control block is not valid")                                  \
+    X(INSECURE, 9, "segment is accessible to other users")                                         \
+    X(TIMEOUT, 10, "timed out waiting for a lock")                                                 \
+    X(OS_ERROR, 11, "operating-system call failed")                                                \
     X(EMBEDDED_NUL, 12, "string contains a NUL unit before its end")
 
 typedef enum dllmem_status {
-#define DLLMEM_STATUS_ENUM_(name, value, text) DLLMEM_##name = value,
+#define DLLMEM_STATUS_ENUM_(name, value, text) DLLMEM_##name = (value),
     DLLMEM_STATUS_MAP(DLLMEM_STATUS_ENUM_)
 #undef DLLMEM_STATUS_ENUM_
 } dllmem_status;
@@ -91,15 +91,13 @@ DLLMEM_API void DLLMEM_CALL GetSharedMem(dllmem_unit *lpszBuf, uint32_t cchSize)
  * the first len units is refused (DLLMEM_EMBEDDED_NUL; nothing stored).
  * Returns DLLMEM_TRUNCATED when only a prefix fitted; *stored (may be NULL)
  * receives the number of units kept. */
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len,
-                                                size_t *stored);
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len, size_t *stored);
 
 /* snprintf-style: copies at most cch units including the terminator and sets
  * *full_len (may be NULL) to the stored length in units, terminator excluded.
  * buf == NULL or cch == 0 writes nothing and only reports the length.
  * Returns DLLMEM_TRUNCATED when the buffer was too small. */
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch,
-                                                size_t *full_len);
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, size_t *full_len);
 
 /* Capacity in units, terminator included (data size / 2); 0 when not attached. */
 DLLMEM_API size_t DLLMEM_CALL dllmem_capacity(void);
@@ -121,14 +119,14 @@ DLLMEM_API const char *DLLMEM_CALL dllmem_version_string(void);
 
 /* A snapshot of the segment, for tools. */
 typedef struct dllmem_info {
-    char name[256];          /* object name as given to the OS */
-    char path[300];          /* where it can be seen, e.g. /dev/shm/NAME ("" if none) */
-    uint64_t data_bytes;     /* data area size in bytes */
-    uint64_t mapping_bytes;  /* whole mapping, control block included */
-    uint64_t capacity;       /* units, terminator included */
-    uint64_t length;         /* stored length in units */
-    uint64_t sequence;       /* completed Set count since the segment was created */
-    int64_t attached;        /* processes attached, or -1 if unknown */
+    char name[256];         /* object name as given to the OS */
+    char path[300];         /* where it can be seen, e.g. /dev/shm/NAME ("" if none) */
+    uint64_t data_bytes;    /* data area size in bytes */
+    uint64_t mapping_bytes; /* whole mapping, control block included */
+    uint64_t capacity;      /* units, terminator included */
+    uint64_t length;        /* stored length in units */
+    uint64_t sequence;      /* completed Set count since the segment was created */
+    int64_t attached;       /* processes attached, or -1 if unknown */
     uint32_t layout_version;
 } dllmem_info;
 

@@ -81,7 +81,8 @@ static bool ctl_unfinished(const struct dllmem_segment *seg)
     bool zero_tail = true;
     for (size_t i = 0; i < sizeof c->reserved; i++)
         zero_tail = zero_tail && c->reserved[i] == 0;
-    return c->magic == 0 && (c->layout_version == 0 || c->layout_version == DLLMEM_LAYOUT_VERSION) &&
+    return c->magic == 0 &&
+           (c->layout_version == 0 || c->layout_version == DLLMEM_LAYOUT_VERSION) &&
            (c->ctl_bytes == 0 || c->ctl_bytes == DLLMEM_CTL_BYTES) &&
            (c->data_bytes == 0 || c->data_bytes == seg->data_bytes) && c->reserved0 == 0 &&
            atomic_load_explicit(&c->seq, memory_order_relaxed) == 0 &&
@@ -105,14 +106,16 @@ dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object
         return DLLMEM_BAD_CONTROL_BLOCK;
     }
     if (c->layout_version != DLLMEM_LAYOUT_VERSION || c->ctl_bytes != DLLMEM_CTL_BYTES) {
-        dllmem_reason_set(why, "segment \"%s\" has layout version %u (%u-byte block), "
+        dllmem_reason_set(why,
+                          "segment \"%s\" has layout version %u (%u-byte block), "
                           "this library speaks version %u",
-                          seg->config.name, (unsigned)c->layout_version,
-                          (unsigned)c->ctl_bytes, DLLMEM_LAYOUT_VERSION);
+                          seg->config.name, (unsigned)c->layout_version, (unsigned)c->ctl_bytes,
+                          DLLMEM_LAYOUT_VERSION);
         return DLLMEM_BAD_CONTROL_BLOCK;
     }
     if (c->data_bytes != seg->data_bytes || object_bytes != seg->mapping_bytes) {
-        dllmem_reason_set(why, "segment \"%s\" holds %u data bytes (%llu in all), "
+        dllmem_reason_set(why,
+                          "segment \"%s\" holds %u data bytes (%llu in all), "
                           "DLLMEM_SIZE asks for %u",
                           seg->config.name, (unsigned)c->data_bytes,
                           (unsigned long long)object_bytes, (unsigned)seg->data_bytes);
@@ -152,15 +155,9 @@ void dllmem_core_detach(void)
     dllmem_reason_set(&g_attach_reason, "library has detached");
 }
 
-static struct dllmem_segment *attached(void)
-{
-    return g_seg.base != NULL ? &g_seg : NULL;
-}
+static struct dllmem_segment *attached(void) { return g_seg.base != NULL ? &g_seg : NULL; }
 
-struct dllmem_segment *dllmem_core_segment(void)
-{
-    return attached();
-}
+struct dllmem_segment *dllmem_core_segment(void) { return attached(); }
 
 /* ---- the protocol ------------------------------------------------------------ */
 
@@ -219,16 +216,15 @@ static dllmem_status store(struct dllmem_segment *seg, const dllmem_unit *src, u
 
 /* One consistent read attempt; returns false if a Set intervened. Copies at
  * most limit units (pair-safe) into buf when buf != NULL. */
-static bool read_once(struct dllmem_segment *seg, dllmem_unit *buf, size_t limit,
-                      uint32_t *len_out, size_t *copied)
+static bool read_once(struct dllmem_segment *seg, dllmem_unit *buf, size_t limit, uint32_t *len_out,
+                      size_t *copied)
 {
     struct dllmem_ctl *c = seg->ctl;
     uint32_t s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
     bool odd = (s1 & 1u) != 0;
     const dllmem_unit *src = odd ? seg->shadow : seg->data;
-    uint32_t len = clamp_len(atomic_load_explicit(odd ? &c->len_s : &c->len_d,
-                                                  memory_order_relaxed),
-                             seg->capacity);
+    uint32_t len = clamp_len(
+        atomic_load_explicit(odd ? &c->len_s : &c->len_d, memory_order_relaxed), seg->capacity);
     size_t k = 0;
     if (buf != NULL) {
         k = limit < len ? limit : len;
@@ -270,6 +266,13 @@ static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t c
         repair(seg);
         ok = read_once(seg, dst, limit, &len, &k);
         dllmem_os_writer_unlock(seg);
+        if (!ok) {
+            /* Under the lock only a peer writing seq without it can get here. */
+            if (dst != NULL)
+                dst[0] = 0;
+            *full_len = 0;
+            return DLLMEM_BAD_CONTROL_BLOCK;
+        }
     }
     if (dst != NULL)
         dst[k] = 0;
@@ -279,8 +282,7 @@ static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t c
 
 /* ---- exports ------------------------------------------------------------------ */
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len,
-                                                size_t *stored)
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len, size_t *stored)
 {
     struct dllmem_segment *seg = attached();
     size_t ignored;
@@ -295,6 +297,9 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t l
     size_t want = len < cap ? len : cap;
     if (len > 0 && dllmem_scan_nul(str, len) != len)
         return DLLMEM_EMBEDDED_NUL;
+    static const dllmem_unit empty[1] = {0};
+    if (len == 0)
+        str = empty; /* memcpy from NULL is undefined, even for 0 bytes */
     size_t n = dllmem_pair_safe_cut(str, len, want);
     dllmem_status st = store(seg, str, (uint32_t)n);
     if (st != DLLMEM_OK)
@@ -350,20 +355,11 @@ DLLMEM_API size_t DLLMEM_CALL dllmem_capacity(void)
     return seg != NULL ? seg->capacity : 0u;
 }
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_attach_status(void)
-{
-    return g_attach_status;
-}
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_attach_status(void) { return g_attach_status; }
 
-DLLMEM_API const char *DLLMEM_CALL dllmem_attach_reason(void)
-{
-    return g_attach_reason.text;
-}
+DLLMEM_API const char *DLLMEM_CALL dllmem_attach_reason(void) { return g_attach_reason.text; }
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_last_status(void)
-{
-    return t_last_status;
-}
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_last_status(void) { return t_last_status; }
 
 DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
 {

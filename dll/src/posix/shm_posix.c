@@ -20,7 +20,7 @@
  * followed by fstat, and st_nlink == 0 sends the attacher round again.
  */
 #if !defined(_GNU_SOURCE)
-#  define _GNU_SOURCE
+#    define _GNU_SOURCE
 #endif
 
 #include "../backend.h"
@@ -39,7 +39,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define LOCK_DMS 0
 #define LOCK_SLOT_BASE 1
 #define MAX_SLOTS 65535u
@@ -49,17 +48,18 @@
 #define OWNER_CHECK_NS 1000000L /* ask the kernel about a holder once per ms */
 
 #if defined(F_OFD_SETLK)
-#  define CMD_SETLK F_OFD_SETLK
-#  define CMD_GETLK F_OFD_GETLK
+#    define CMD_SETLK F_OFD_SETLK
+#    define CMD_GETLK F_OFD_GETLK
 #else
 /* Process-associated locks: correct while one attach per process is open. */
-#  define CMD_SETLK F_SETLK
-#  define CMD_GETLK F_GETLK
+#    define CMD_SETLK F_SETLK
+#    define CMD_GETLK F_GETLK
 #endif
 
 /* ---- system calls, through a table so test builds can inject failures ------- */
 
 struct syscall_entry {
+    /* cppcheck-suppress unusedStructMember ; read by the test build's fault loader */
     const char *name;
     int inject_errno; /* non-zero: fail with this errno (test builds only) */
 };
@@ -67,10 +67,8 @@ struct syscall_entry {
 enum { SYS_SHM_OPEN, SYS_FSTAT, SYS_FTRUNCATE, SYS_MMAP, SYS_FCNTL, SYS_COUNT };
 
 static struct syscall_entry g_sys[SYS_COUNT] = {
-    [SYS_SHM_OPEN] = {"shm_open", 0},
-    [SYS_FSTAT] = {"fstat", 0},
-    [SYS_FTRUNCATE] = {"ftruncate", 0},
-    [SYS_MMAP] = {"mmap", 0},
+    [SYS_SHM_OPEN] = {"shm_open", 0},   [SYS_FSTAT] = {"fstat", 0},
+    [SYS_FTRUNCATE] = {"ftruncate", 0}, [SYS_MMAP] = {"mmap", 0},
     [SYS_FCNTL] = {"fcntl", 0},
 };
 
@@ -88,7 +86,7 @@ static bool injected(int which)
 static void load_test_faults(void)
 {
     static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
-    const char *spec = getenv("DLLMEM_TEST_FAIL");
+    const char *spec = getenv("DLLMEM_TEST_FAIL"); /* NOLINT(concurrency-mt-unsafe): at attach */
     for (int i = 0; i < SYS_COUNT; i++) {
         const char *hit = spec != NULL ? strstr(spec, g_sys[i].name) : NULL;
         g_sys[i].inject_errno = hit != NULL ? errnos[i] : 0;
@@ -97,7 +95,7 @@ static void load_test_faults(void)
 
 void dllmem_os_test_midwrite(void)
 {
-    const char *stop = getenv("DLLMEM_TEST_STOP_MIDWRITE");
+    const char *stop = getenv("DLLMEM_TEST_STOP_MIDWRITE"); /* NOLINT(concurrency-mt-unsafe) */
     if (stop != NULL && stop[0] == '1')
         (void)raise(SIGSTOP);
 }
@@ -111,10 +109,7 @@ static int sys_shm_open(const char *name, int flags, mode_t mode)
     return injected(SYS_SHM_OPEN) ? -1 : shm_open(name, flags, mode);
 }
 
-static int sys_fstat(int fd, struct stat *sb)
-{
-    return injected(SYS_FSTAT) ? -1 : fstat(fd, sb);
-}
+static int sys_fstat(int fd, struct stat *sb) { return injected(SYS_FSTAT) ? -1 : fstat(fd, sb); }
 
 static int sys_ftruncate(int fd, off_t len)
 {
@@ -185,9 +180,21 @@ static int byte_is_held(int fd, off_t at)
     return fl.l_type != F_UNLCK;
 }
 
+/* strerror is not thread-safe and attach can run on any thread (dlopen). */
+static const char *error_text(int err, char *buf, size_t len)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(err, buf, len); /* the GNU variant returns the text */
+#else
+    return strerror_r(err, buf, len) == 0 ? buf : "unknown error";
+#endif
+}
+
 static void os_reason(struct dllmem_reason *why, const char *name, const char *call, int err)
 {
-    dllmem_reason_set(why, "%s on \"%s\" failed: %s (errno %d)", call, name, strerror(err), err);
+    char buf[128];
+    dllmem_reason_set(why, "%s on \"%s\" failed: %s (errno %d)", call, name,
+                      error_text(err, buf, sizeof buf), err);
 }
 
 /* ---- attach -------------------------------------------------------------------- */
@@ -200,8 +207,8 @@ static dllmem_status check_object(const struct stat *sb, const char *name,
                                   struct dllmem_reason *why)
 {
     if (!S_ISREG(sb->st_mode)) {
-        dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object (mode 0%o)",
-                          name, (unsigned)sb->st_mode);
+        dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object (mode 0%o)", name,
+                          (unsigned)sb->st_mode);
         return DLLMEM_WRONG_KIND;
     }
     if (sb->st_uid != geteuid()) {
@@ -219,7 +226,8 @@ static dllmem_status inspect(int fd, uint64_t object_bytes, const struct dllmem_
     uint32_t d;
     *reusable = false;
     if (!dllmem_data_bytes_for_mapping(object_bytes, &d)) {
-        dllmem_reason_set(why, "\"%s\" is %llu bytes, which is no dllmem segment's size "
+        dllmem_reason_set(why,
+                          "\"%s\" is %llu bytes, which is no dllmem segment's size "
                           "(DLLMEM_SIZE %u needs %llu)",
                           cfg->name, (unsigned long long)object_bytes, (unsigned)cfg->data_bytes,
                           (unsigned long long)dllmem_mapping_bytes(cfg->data_bytes));
@@ -280,7 +288,7 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
 
 /* Holding DMS shared: others are attached; join only a valid segment. */
 static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
-                struct dllmem_segment *seg, struct dllmem_reason *why)
+                          struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
     if (sb->st_size == 0)
@@ -293,8 +301,8 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
     if ((uint64_t)sb->st_size != want) {
         uint32_t d;
         if (dllmem_data_bytes_for_mapping((uint64_t)sb->st_size, &d))
-            dllmem_reason_set(why, "\"%s\" holds %u data bytes, DLLMEM_SIZE asks for %u",
-                              cfg->name, (unsigned)d, (unsigned)cfg->data_bytes);
+            dllmem_reason_set(why, "\"%s\" holds %u data bytes, DLLMEM_SIZE asks for %u", cfg->name,
+                              (unsigned)d, (unsigned)cfg->data_bytes);
         else
             dllmem_reason_set(why, "\"%s\" is %llu bytes, not a dllmem segment of %u data bytes",
                               cfg->name, (unsigned long long)sb->st_size,
@@ -329,8 +337,10 @@ static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason 
             return DLLMEM_OS_ERROR;
         }
         if (now_ns() > deadline) {
-            dllmem_reason_set(why, "\"%s\" stayed locked for %d ms by a process initializing "
-                              "or removing it", name, ATTACH_WAIT_MS);
+            dllmem_reason_set(why,
+                              "\"%s\" stayed locked for %d ms by a process initializing "
+                              "or removing it",
+                              name, ATTACH_WAIT_MS);
             return DLLMEM_TIMEOUT;
         }
         sleep_ns(backoff_ns(round));
@@ -338,7 +348,7 @@ static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason 
 }
 
 static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
-                     struct dllmem_reason *why)
+                               struct dllmem_reason *why)
 {
     struct stat sb;
     if (sys_fstat(fd, &sb) != 0) {
@@ -408,8 +418,9 @@ static dllmem_status open_failure(const struct dllmem_config *cfg, int err,
     }
 #endif
     if (err == EISDIR || err == ELOOP || err == ENXIO) {
+        char buf[128];
         dllmem_reason_set(why, "\"%s\" exists but is not a shared-memory object: %s", cfg->name,
-                          strerror(err));
+                          error_text(err, buf, sizeof buf));
         return DLLMEM_WRONG_KIND;
     }
     os_reason(why, cfg->name, "shm_open", err);
@@ -423,8 +434,7 @@ static void discard_if_empty(int fd, const char *oname)
 {
     struct flock fl = one_byte(F_WRLCK, LOCK_DMS);
     struct stat sb;
-    if (fcntl(fd, CMD_SETLK, &fl) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink > 0 &&
-        sb.st_size == 0)
+    if (fcntl(fd, CMD_SETLK, &fl) == 0 && fstat(fd, &sb) == 0 && sb.st_nlink > 0 && sb.st_size == 0)
         (void)shm_unlink(oname);
 }
 
@@ -543,8 +553,8 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
             take = byte_is_held((int)seg->os_handle, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
             next_check = now_ns() + OWNER_CHECK_NS;
         }
-        if (take && atomic_compare_exchange_strong_explicit(
-                        word, &owner, me, memory_order_acquire, memory_order_relaxed))
+        if (take && atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
+                                                            memory_order_relaxed))
             return DLLMEM_OK;
         if (now_ns() > deadline) {
             (void)pthread_mutex_unlock(&g_writer_mutex);
@@ -563,10 +573,7 @@ void dllmem_os_writer_unlock(struct dllmem_segment *seg)
     (void)pthread_mutex_unlock(&g_writer_mutex);
 }
 
-void dllmem_os_yield(void)
-{
-    (void)sched_yield();
-}
+void dllmem_os_yield(void) { (void)sched_yield(); }
 
 /* ---- description ------------------------------------------------------------------ */
 
@@ -671,8 +678,5 @@ __attribute__((constructor)) static void dllmem_posix_load(void)
     dllmem_core_attach();
 }
 
-__attribute__((destructor)) static void dllmem_posix_unload(void)
-{
-    dllmem_core_detach();
-}
+__attribute__((destructor)) static void dllmem_posix_unload(void) { dllmem_core_detach(); }
 #endif /* !DLLMEM_EMBEDDED */
