@@ -5,10 +5,10 @@
 #include <stdio.h>
 
 #if defined(_WIN32)
-#  include <windows.h>
+#    include <windows.h>
 #else
-#  include <spawn.h>
-#  include <sys/wait.h>
+#    include <spawn.h>
+#    include <sys/wait.h>
 extern char **environ;
 #endif
 
@@ -50,8 +50,8 @@ static int run_child(const char *path)
 
 int main(int argc, char **argv)
 {
-    static dllmem_unit text[] = {'T', 'h', 'i', 's', ' ', 'i', 's', ' ', 'a', ' ', 't', 'e',
-                                 's', 't', ' ', 's', 't', 'r', 'i', 'n', 'g', 0};
+    static dllmem_unit text[] = {'T', 'h', 'i', 's', ' ', 'i', 's', ' ', 'a', ' ', 't',
+                                 'e', 's', 't', ' ', 's', 't', 'r', 'i', 'n', 'g', 0};
     if (argc != 2) {
         fprintf(stderr, "usage: parent PATH-TO-CHILD\n");
         return 2;

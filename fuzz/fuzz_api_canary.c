@@ -30,7 +30,11 @@ dllmem_status fz_xget(dllmem_unit *buf, size_t cch, size_t *full)
 
 dllmem_status fz_attach_status(void) { return lpvMem != NULL ? DLLMEM_OK : DLLMEM_OS_ERROR; }
 const char *fz_attach_reason(void) { return lpvMem != NULL ? "attached" : "not attached"; }
-dllmem_status fz_info(dllmem_info *info) { (void)info; return DLLMEM_INVALID_ARGUMENT; }
+dllmem_status fz_info(dllmem_info *info)
+{
+    (void)info;
+    return DLLMEM_INVALID_ARGUMENT;
+}
 
 unsigned char *fz_raw(size_t *len)
 {

@@ -40,8 +40,8 @@ static void get_within_bounds(uint32_t cch)
         size_t n = 0;
         while (n < cch && out[n] != 0)
             n++;
-        FUZZ_CHECK(n < cch);  /* terminated inside the buffer */
-        FUZZ_CHECK(n < cap);  /* never longer than the segment can hold */
+        FUZZ_CHECK(n < cch); /* terminated inside the buffer */
+        FUZZ_CHECK(n < cap); /* never longer than the segment can hold */
     }
     if (fz_extended) {
         size_t full = 0;

@@ -124,12 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             break;
         }
-        case 2:
-            check_get((uint32_t)(a | (b << 8)) % (uint32_t)(2 * (cap ? cap : 64) + 4));
-            break;
-        case 3:
-            reload();
-            break;
+        case 2: check_get((uint32_t)(a | (b << 8)) % (uint32_t)(2 * (cap ? cap : 64) + 4)); break;
+        case 3: reload(); break;
         case 4:
             setenv("DLLMEM_SIZE", sizes[a % (sizeof sizes / sizeof sizes[0])], 1);
             reload();

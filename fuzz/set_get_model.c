@@ -6,8 +6,8 @@
  * (little-endian); the rest are UTF-16LE units of any kind: surrogates, lone
  * surrogates, embedded NULs. With byte 0 bit 1 set, bytes 3-4 give the
  * string's length (up to 4 x capacity units) and the units after them are repeated
- * to fill it, so strings far past the capacity cost a few input bytes. Inputs and outputs live in allocations of exactly
- * their size so ASan sees a one-unit overflow.
+ * to fill it, so strings far past the capacity cost a few input bytes. Inputs and outputs live in
+ * allocations of exactly their size so ASan sees a one-unit overflow.
  */
 #include "fuzz_api.h"
 

@@ -70,10 +70,9 @@ std::string CchName(const ::testing::TestParamInfo<CchCase> &i) {
 
 INSTANTIATE_TEST_SUITE_P(Bounds, GetCch,
                          ::testing::Values(CchCase{10, 1}, CchCase{10, 2}, CchCase{10, 10},
-                                           CchCase{10, 11}, CchCase{10, 12},
-                                           CchCase{kCap - 1, 1}, CchCase{kCap - 1, 2},
-                                           CchCase{kCap - 1, kCap - 1}, CchCase{kCap - 1, kCap},
-                                           CchCase{0, 1}),
+                                           CchCase{10, 11}, CchCase{10, 12}, CchCase{kCap - 1, 1},
+                                           CchCase{kCap - 1, 2}, CchCase{kCap - 1, kCap - 1},
+                                           CchCase{kCap - 1, kCap}, CchCase{0, 1}),
                          CchName);
 
 // cch == 0 is its own category: the example's loop wraps it to 0xFFFFFFFF.

@@ -11,7 +11,8 @@ namespace {
 using CrashSafety = LibraryTest;
 
 long long ElapsedMs(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               t0)
       .count();
 }
 

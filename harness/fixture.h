@@ -19,8 +19,8 @@ extern bool g_leak_check;
 using units = std::vector<dllmem_unit>;
 
 units make_units(size_t n, dllmem_unit fill_base = 'a');  // n units cycling a..z, plus NUL
-units widen(const char *ascii);     // with its terminator
-units text(const char *ascii);      // without: what GetAll returns
+units widen(const char *ascii);                           // with its terminator
+units text(const char *ascii);                            // without: what GetAll returns
 
 class LibraryTest : public ::testing::Test {
  protected:
@@ -54,8 +54,7 @@ class ExtendedTest : public LibraryTest {
 
 // Runs `role` as a child with this test's segment name; returns its exit code.
 int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
-            int timeout_ms = 30000, std::string *out = nullptr,
-            std::vector<std::string> env = {});
+            int timeout_ms = 30000, std::string *out = nullptr, std::vector<std::string> env = {});
 
 // Child-process roles, dispatched by main() for `--role NAME`.
 int run_role(const std::string &role, int argc, char **argv);

@@ -3,8 +3,8 @@
 #include "fixture.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -71,7 +71,8 @@ int role_hold(int argc, char **argv) {
   }
   printf("ready\n");
   fflush(stdout);
-  for (int i = 0; i < 6000 && !g_stop; i++) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 6000 && !g_stop; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   shim_lib_unload(&lib);
   return 0;
 }
@@ -137,14 +138,21 @@ int role_scribble(int argc, char **argv) {
   uint64_t data = static_cast<uint64_t>(atoll(argv[2]));
   std::string mode = argv[1];
   if (mode == "noterm") {
-    for (uint64_t i = 0; i + 1 < data; i += 2) { p[i] = 'A'; p[i + 1] = 0; }
+    for (uint64_t i = 0; i + 1 < data; i += 2) {
+      p[i] = 'A';
+      p[i + 1] = 0;
+    }
   } else if (mode == "garbage") {
     std::mt19937 rng(12345);
     for (uint64_t i = 0; i < size; i++) p[i] = static_cast<unsigned char>(rng() | 1u);
   } else if (mode == "hugelen") {
-    for (uint64_t i = (data + 63) / 64 * 64 + 16; i + 4 <= size && i < (data + 63) / 64 * 64 + 128; i += 4)
+    for (uint64_t i = (data + 63) / 64 * 64 + 16; i + 4 <= size && i < (data + 63) / 64 * 64 + 128;
+         i += 4)
       memset(p + i, 0xFF, 4);
-    for (uint64_t i = 0; i + 1 < data; i += 2) { p[i] = 'B'; p[i + 1] = 0; }
+    for (uint64_t i = 0; i + 1 < data; i += 2) {
+      p[i] = 'B';
+      p[i + 1] = 0;
+    }
   } else {
     return 12;
   }

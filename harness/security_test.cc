@@ -91,7 +91,7 @@ TEST_F(Security, AFifoSquattingOnTheNameIsRefused) {
   std::string path = "/dev/shm/" + name_;
   ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
   expect_no_segment_ = false;  // the object is the test's own
-  Load();  // must not block opening the FIFO
+  Load();                      // must not block opening the FIFO
   ExpectRefused(lib_, DLLMEM_WRONG_KIND);
 }
 

@@ -7,9 +7,9 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include <sys/time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -111,12 +111,8 @@ int stress_child_main(int argc, char **argv)
     shim_lib_unload(&lib);
     /* Its own life so far (load, work, unload): what the parent's random
      * kill moments are drawn from. */
-    printf("D %ld %ld %ld %llu\n", ops, verified, torn,
-           (unsigned long long)(stress_now_ns() - t0));
+    printf("D %ld %ld %ld %llu\n", ops, verified, torn, (unsigned long long)(stress_now_ns() - t0));
     return STRESS_OK;
 }
 
-int stress_trivial_main(void)
-{
-    return 0;
-}
+int stress_trivial_main(void) { return 0; }

@@ -20,7 +20,7 @@ struct stress_child_args {
     const char *library;
     bool writer;
     uint32_t id;
-    long ops;          /* per child; 0 = until duration_ms passes */
+    long ops; /* per child; 0 = until duration_ms passes */
     long duration_ms;
 };
 

@@ -33,8 +33,8 @@ static int need_attach(void)
 {
     if (dllmem_attach_status() == DLLMEM_OK)
         return 1;
-    fprintf(stderr, "dllmem: not attached (%s): %s\n",
-            dllmem_status_name(dllmem_attach_status()), dllmem_attach_reason());
+    fprintf(stderr, "dllmem: not attached (%s): %s\n", dllmem_status_name(dllmem_attach_status()),
+            dllmem_attach_reason());
     return 0;
 }
 
@@ -47,8 +47,7 @@ static int cmd_info(void)
     printf("path:            %s\n", in.path);
     printf("data bytes:      %llu\n", (unsigned long long)in.data_bytes);
     printf("mapping bytes:   %llu\n", (unsigned long long)in.mapping_bytes);
-    printf("capacity:        %llu units (terminator included)\n",
-           (unsigned long long)in.capacity);
+    printf("capacity:        %llu units (terminator included)\n", (unsigned long long)in.capacity);
     printf("stored length:   %llu units\n", (unsigned long long)in.length);
     printf("sequence:        %llu sets\n", (unsigned long long)in.sequence);
     if (in.attached >= 0)
@@ -98,8 +97,10 @@ static int cmd_set(const char *arg)
     dllmem_status st = dllmem_set(buf, (size_t)n, &stored);
     free(buf);
     if (st == DLLMEM_TRUNCATED) {
-        fprintf(stderr, "dllmem: set: stored %zu of %ld units (capacity %zu, terminator "
-                "included)\n", stored, n, dllmem_capacity());
+        fprintf(stderr,
+                "dllmem: set: stored %zu of %ld units (capacity %zu, terminator "
+                "included)\n",
+                stored, n, dllmem_capacity());
         return EXIT_TRUNCATED;
     }
     if (st != DLLMEM_OK) {

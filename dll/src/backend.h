@@ -23,16 +23,16 @@ struct dllmem_config {
 };
 
 struct dllmem_segment {
-    unsigned char *base;    /* whole mapping; NULL when not attached */
+    unsigned char *base; /* whole mapping; NULL when not attached */
     struct dllmem_ctl *ctl;
-    dllmem_unit *data;      /* D: offset 0 */
-    dllmem_unit *shadow;    /* S */
+    dllmem_unit *data;   /* D: offset 0 */
+    dllmem_unit *shadow; /* S */
     uint32_t data_bytes;
-    uint32_t capacity;      /* units, terminator included */
+    uint32_t capacity; /* units, terminator included */
     uint64_t mapping_bytes;
     struct dllmem_config config;
-    intptr_t os_handle;     /* backend's: fd on POSIX, HANDLE on Windows */
-    uint32_t os_slot;       /* backend's: writer-lock identity, 0 = none yet */
+    intptr_t os_handle; /* backend's: fd on POSIX, HANDLE on Windows */
+    uint32_t os_slot;   /* backend's: writer-lock identity, 0 = none yet */
 };
 
 /* A reason buffer filled with one sentence saying what failed and why. */

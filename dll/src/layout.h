@@ -45,15 +45,15 @@
 
 /* Fields are fixed-width and little-endian; atomics are lock-free 32-bit. */
 struct dllmem_ctl {
-    uint32_t magic;           /* DLLMEM_MAGIC, written last at initialization */
-    uint16_t layout_version;  /* DLLMEM_LAYOUT_VERSION */
-    uint16_t ctl_bytes;       /* DLLMEM_CTL_BYTES */
-    uint32_t data_bytes;      /* size of D and of S, even, 64 .. 1 GiB */
+    uint32_t magic;          /* DLLMEM_MAGIC, written last at initialization */
+    uint16_t layout_version; /* DLLMEM_LAYOUT_VERSION */
+    uint16_t ctl_bytes;      /* DLLMEM_CTL_BYTES */
+    uint32_t data_bytes;     /* size of D and of S, even, 64 .. 1 GiB */
     uint32_t reserved0;
-    _Atomic uint32_t seq;     /* two increments per Set; odd: D is being written */
-    _Atomic uint32_t len_d;   /* units in D before its terminator */
-    _Atomic uint32_t len_s;   /* units in S before its terminator */
-    _Atomic uint32_t writer;  /* POSIX writer lock: 0 free, else owner's slot */
+    _Atomic uint32_t seq;    /* two increments per Set; odd: D is being written */
+    _Atomic uint32_t len_d;  /* units in D before its terminator */
+    _Atomic uint32_t len_s;  /* units in S before its terminator */
+    _Atomic uint32_t writer; /* POSIX writer lock: 0 free, else owner's slot */
     uint8_t reserved[DLLMEM_CTL_BYTES - 32];
 };
 

@@ -4,19 +4,19 @@
 #include <stdint.h>
 
 #if defined(__SSE2__)
-#  include <emmintrin.h>
+#    include <emmintrin.h>
 #endif
 
 #if defined(__has_feature)
-#  if __has_feature(address_sanitizer)
-#    define DLLMEM_NO_ASAN __attribute__((no_sanitize_address))
-#  endif
+#    if __has_feature(address_sanitizer)
+#        define DLLMEM_NO_ASAN __attribute__((no_sanitize_address))
+#    endif
 #endif
 #if !defined(DLLMEM_NO_ASAN) && defined(__SANITIZE_ADDRESS__)
-#  define DLLMEM_NO_ASAN __attribute__((no_sanitize_address))
+#    define DLLMEM_NO_ASAN __attribute__((no_sanitize_address))
 #endif
 #if !defined(DLLMEM_NO_ASAN)
-#  define DLLMEM_NO_ASAN
+#    define DLLMEM_NO_ASAN
 #endif
 
 #if defined(__SSE2__)
@@ -60,10 +60,14 @@ DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
         if (((uintptr_t)block & 63u) == 0) {
             while (block + 64 <= limit) {
                 __m128i z = _mm_setzero_si128();
-                __m128i a = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)block), z);
-                __m128i b = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 16)), z);
-                __m128i c = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 32)), z);
-                __m128i d = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 48)), z);
+                __m128i a =
+                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)block), z);
+                __m128i b =
+                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 16)), z);
+                __m128i c =
+                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 32)), z);
+                __m128i d =
+                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 48)), z);
                 if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0)
                     break;
                 block += 64;

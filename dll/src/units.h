@@ -12,12 +12,12 @@
 #include <string.h>
 
 #if defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define DLLMEM_TSAN 1
-#  endif
+#    if __has_feature(thread_sanitizer)
+#        define DLLMEM_TSAN 1
+#    endif
 #endif
 #if defined(__SANITIZE_THREAD__)
-#  define DLLMEM_TSAN 1
+#    define DLLMEM_TSAN 1
 #endif
 
 static inline bool dllmem_is_high(dllmem_unit u) { return (u & 0xFC00u) == 0xD800u; }

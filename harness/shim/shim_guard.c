@@ -17,8 +17,8 @@ static size_t data_pages_bytes(size_t n)
 dllmem_unit *shim_guard_alloc(size_t n)
 {
     size_t data = data_pages_bytes(n), total = data + page_size();
-    unsigned char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *base =
+        mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (base == MAP_FAILED)
         return NULL;
     if (mprotect(base + data, page_size(), PROT_NONE) != 0) {

@@ -8,10 +8,10 @@
 
 /* POSIX allows converting dlsym's void * to a function pointer; C does not
  * say so, hence the memcpy. */
-#define RESOLVE(lib, field, sym)                          \
-    do {                                                  \
-        void *p_ = dlsym((lib)->handle, sym);             \
-        memcpy(&(lib)->field, &p_, sizeof p_);            \
+#define RESOLVE(lib, field, sym)                                                                   \
+    do {                                                                                           \
+        void *p_ = dlsym((lib)->handle, sym);                                                      \
+        memcpy(&(lib)->field, &p_, sizeof p_);                                                     \
     } while (0)
 
 bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)

@@ -16,10 +16,7 @@ void shim_unique_name(char *out, size_t len, const char *tag)
     snprintf(out, len, "dllmem-t%ld-%u-%s", (long)getpid(), counter++, tag);
 }
 
-static void oname(char *out, size_t len, const char *name)
-{
-    snprintf(out, len, "/%s", name);
-}
+static void oname(char *out, size_t len, const char *name) { snprintf(out, len, "/%s", name); }
 
 bool shim_segment_stat(const char *name, uint64_t *size, unsigned *mode, unsigned *uid)
 {
@@ -37,10 +34,7 @@ bool shim_segment_stat(const char *name, uint64_t *size, unsigned *mode, unsigne
     return true;
 }
 
-bool shim_segment_exists(const char *name)
-{
-    return shim_segment_stat(name, NULL, NULL, NULL);
-}
+bool shim_segment_exists(const char *name) { return shim_segment_stat(name, NULL, NULL, NULL); }
 
 bool shim_segment_remove(const char *name)
 {
