@@ -8,7 +8,52 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#        define DLLMEM_TSAN 1
+#    endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#    define DLLMEM_TSAN 1
+#endif
+
+/*
+ * Copies that touch the shared areas. A seqlock reader may copy while a writer
+ * writes; the reader then sees a changed sequence and discards what it copied.
+ * The plain build uses memcpy for that discarded racy copy (as kernels do);
+ * under TSan every unit goes through a relaxed atomic, which makes the
+ * protocol race-free in the C11 model and lets TSan check the rest of it.
+ */
+static inline void dllmem_copy_shared(dllmem_unit *dst, const dllmem_unit *src, size_t n)
+{
+#if defined(DLLMEM_TSAN)
+    for (size_t i = 0; i < n; i++)
+        __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
+#else
+    memcpy(dst, src, n * sizeof *dst);
+#endif
+}
+
+static inline dllmem_unit dllmem_load_shared(const dllmem_unit *p)
+{
+#if defined(DLLMEM_TSAN)
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+#else
+    return *(const volatile dllmem_unit *)p;
+#endif
+}
+
+static inline void dllmem_store_shared(dllmem_unit *p, dllmem_unit v)
+{
+#if defined(DLLMEM_TSAN)
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+#else
+    *(volatile dllmem_unit *)p = v;
+#endif
+}
 
 /* Process-wide attach state; written only by the platform entry point
  * (constructor / DllMain), before and after any export can run. */
@@ -22,6 +67,8 @@ static _Thread_local dllmem_status t_last_status = DLLMEM_OK;
  * writer lock to guarantee progress against a stream of Sets. */
 #define READ_SPINS 16
 #define READ_TRIES 1000
+/* Test builds can lower it (DLLMEM_TEST_READ_TRIES) to force the fallback. */
+static int g_read_tries = READ_TRIES;
 
 /* ---- control block -------------------------------------------------------- */
 
@@ -128,6 +175,10 @@ dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object
 
 void dllmem_core_attach(void)
 {
+#if defined(DLLMEM_TESTING)
+    const char *tries = getenv("DLLMEM_TEST_READ_TRIES"); /* NOLINT(concurrency-mt-unsafe) */
+    g_read_tries = tries != NULL ? (int)strtol(tries, NULL, 10) : READ_TRIES;
+#endif
     struct dllmem_config cfg;
     struct dllmem_reason why = {""};
     dllmem_status st = dllmem_config_from_env(&cfg, &why);
@@ -249,7 +300,7 @@ static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t c
     uint32_t len = 0;
     size_t k = 0;
     bool ok = false;
-    for (int i = 0; i < READ_TRIES && !ok; i++) {
+    for (int i = 0; i < g_read_tries && !ok; i++) {
         ok = read_once(seg, dst, limit, &len, &k);
         if (!ok && i >= READ_SPINS)
             dllmem_os_yield();

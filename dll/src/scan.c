@@ -1,5 +1,5 @@
 /* Word-at-a-time search for the UTF-16 terminator. */
-#include "units.h"
+#include "scan.h"
 
 #include <stdint.h>
 
@@ -38,9 +38,11 @@ DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
     if (max == 0)
         return 0;
     if (((uintptr_t)s & 1u) != 0) {
-        /* Misaligned units cannot use the block trick; rare, so keep it plain. */
+        /* A misaligned string (only from code outside C's rules, e.g. a foreign
+         * caller) cannot use the block trick; read it unit by unit, byte-wise. */
+        const unsigned char *b = (const unsigned char *)s;
         size_t i = 0;
-        while (i < max && s[i] != 0)
+        while (i < max && (b[2 * i] | b[2 * i + 1]) != 0)
             i++;
         return i;
     }

@@ -45,6 +45,10 @@
 #define ATTACH_ROUNDS 64
 #define ATTACH_WAIT_MS 10000
 #define WRITER_WAIT_MS 10000
+/* How long attach and Set wait for a live lock holder; test builds can shorten
+ * both (DLLMEM_TEST_WAIT_MS) so the timeouts themselves can be tested. */
+static int g_attach_wait_ms = ATTACH_WAIT_MS;
+static int g_writer_wait_ms = WRITER_WAIT_MS;
 #define OWNER_CHECK_NS 1000000L /* ask the kernel about a holder once per ms */
 
 #if defined(F_OFD_SETLK)
@@ -62,27 +66,34 @@ struct syscall_entry {
     /* cppcheck-suppress unusedStructMember ; read by the test build's fault loader */
     const char *name;
     int inject_errno; /* non-zero: fail with this errno (test builds only) */
+    int inject_at;    /* 0: every call; N: only the Nth call since attach */
+    int calls;
 };
 
 enum { SYS_SHM_OPEN, SYS_FSTAT, SYS_FTRUNCATE, SYS_MMAP, SYS_FCNTL, SYS_COUNT };
 
 static struct syscall_entry g_sys[SYS_COUNT] = {
-    [SYS_SHM_OPEN] = {"shm_open", 0},   [SYS_FSTAT] = {"fstat", 0},
-    [SYS_FTRUNCATE] = {"ftruncate", 0}, [SYS_MMAP] = {"mmap", 0},
-    [SYS_FCNTL] = {"fcntl", 0},
+    [SYS_SHM_OPEN] = {.name = "shm_open"},   [SYS_FSTAT] = {.name = "fstat"},
+    [SYS_FTRUNCATE] = {.name = "ftruncate"}, [SYS_MMAP] = {.name = "mmap"},
+    [SYS_FCNTL] = {.name = "fcntl"},
 };
 
 static bool injected(int which)
 {
-    if (g_sys[which].inject_errno == 0)
+    struct syscall_entry *e = &g_sys[which];
+    if (e->inject_errno == 0)
         return false;
-    errno = g_sys[which].inject_errno;
+    if (e->inject_at != 0 && ++e->calls != e->inject_at)
+        return false;
+    errno = e->inject_errno;
     return true;
 }
 
 #if defined(DLLMEM_TESTING)
-/* DLLMEM_TEST_FAIL=call[,call...] makes each named call fail with a fitting
- * errno; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D. */
+/* DLLMEM_TEST_FAIL=call[@N][,call[@N]...] makes the named call fail with a
+ * fitting errno, every time or only its Nth time since attach, so a test can
+ * walk a failure through every call site. DLLMEM_TEST_WAIT_MS bounds lock
+ * waits; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D. */
 static void load_test_faults(void)
 {
     static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
@@ -90,6 +101,15 @@ static void load_test_faults(void)
     for (int i = 0; i < SYS_COUNT; i++) {
         const char *hit = spec != NULL ? strstr(spec, g_sys[i].name) : NULL;
         g_sys[i].inject_errno = hit != NULL ? errnos[i] : 0;
+        g_sys[i].calls = 0;
+        g_sys[i].inject_at = 0;
+        if (hit != NULL && hit[strlen(g_sys[i].name)] == '@')
+            g_sys[i].inject_at = (int)strtol(hit + strlen(g_sys[i].name) + 1, NULL, 10);
+    }
+    const char *wait = getenv("DLLMEM_TEST_WAIT_MS"); /* NOLINT(concurrency-mt-unsafe) */
+    if (wait != NULL) {
+        g_attach_wait_ms = (int)strtol(wait, NULL, 10);
+        g_writer_wait_ms = g_attach_wait_ms;
     }
 }
 
@@ -327,7 +347,7 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
 
 static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason *why)
 {
-    int64_t deadline = now_ns() + (int64_t)ATTACH_WAIT_MS * 1000000LL;
+    int64_t deadline = now_ns() + (int64_t)g_attach_wait_ms * 1000000LL;
     for (int round = 0;; round++) {
         int r = lock_byte(fd, LOCK_DMS, F_RDLCK);
         if (r == 0)
@@ -340,7 +360,7 @@ static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason 
             dllmem_reason_set(why,
                               "\"%s\" stayed locked for %d ms by a process initializing "
                               "or removing it",
-                              name, ATTACH_WAIT_MS);
+                              name, g_attach_wait_ms);
             return DLLMEM_TIMEOUT;
         }
         sleep_ns(backoff_ns(round));
@@ -383,6 +403,7 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
         if (lock_byte(fd, LOCK_DMS, F_RDLCK) != 0) { /* downgrade: let others in */
             os_reason(why, cfg->name, "fcntl(downgrade)", errno);
             (void)munmap(seg->base, (size_t)seg->mapping_bytes);
+            (void)ftruncate(fd, 0); /* just initialized, holds nothing: let it be removed */
             seg->base = NULL;
             return DLLMEM_OS_ERROR;
         }
@@ -455,10 +476,14 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         if (st == DLLMEM_OK) {
             seg->os_handle = fd;
             seg->os_slot = 0;
-            if (claim_slot(seg) == DLLMEM_OK)
+            st = claim_slot(seg);
+            if (st == DLLMEM_OK)
                 return DLLMEM_OK;
-            dllmem_reason_set(why, "\"%s\": no free process slot (%u processes attached?)",
-                              cfg->name, MAX_SLOTS);
+            if (st == DLLMEM_OS_ERROR)
+                os_reason(why, cfg->name, "fcntl(slot)", errno);
+            else
+                dllmem_reason_set(why, "\"%s\": no free process slot (%u processes attached?)",
+                                  cfg->name, MAX_SLOTS);
             dllmem_os_detach(seg);
             return DLLMEM_OS_ERROR;
         }
@@ -542,7 +567,7 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
      * kernel says its slot is free, it died holding the lock: take it over.
      * A word naming our own slot can only be a dead predecessor's, since our
      * threads are serialized above; garbage (a hostile peer) is taken over. */
-    int64_t start = now_ns(), deadline = start + (int64_t)WRITER_WAIT_MS * 1000000LL;
+    int64_t start = now_ns(), deadline = start + (int64_t)g_writer_wait_ms * 1000000LL;
     int64_t next_check = start + OWNER_CHECK_NS;
     for (int round = 0;; round++) {
         owner = atomic_load_explicit(word, memory_order_relaxed);
@@ -588,13 +613,16 @@ static int64_t count_attached(const struct dllmem_segment *seg)
     struct range {
         off_t lo, hi;
     };
-    size_t cap = 64, top = 0;
-    struct range *stack = malloc(cap * sizeof *stack);
+    /* Each holder found replaces one range by at most two, so k holders never
+     * need more than k + 1 entries: one allocation for the worst case (its
+     * pages are only touched as far as the stack actually grows). */
+    struct range *stack = malloc(((size_t)MAX_SLOTS + 1u) * sizeof *stack);
     if (stack == NULL)
         return -1;
+    size_t top = 0;
     int64_t n = seg->os_slot != 0 ? 1 : 0;
     stack[top++] = (struct range){LOCK_SLOT_BASE + 1, LOCK_SLOT_BASE + (off_t)MAX_SLOTS};
-    while (top > 0 && n >= 0) {
+    while (top > 0) {
         struct range r = stack[--top];
         struct flock fl = one_byte(F_WRLCK, r.lo);
         fl.l_len = r.hi - r.lo + 1;
@@ -606,15 +634,6 @@ static int64_t count_attached(const struct dllmem_segment *seg)
             continue;
         n++;
         off_t first = fl.l_start, last = fl.l_start + (fl.l_len > 0 ? fl.l_len : 1) - 1;
-        if (top + 2 > cap) {
-            struct range *grown = realloc(stack, 2 * cap * sizeof *stack);
-            if (grown == NULL) {
-                n = -1;
-                break;
-            }
-            stack = grown;
-            cap *= 2;
-        }
         if (first > r.lo)
             stack[top++] = (struct range){r.lo, first - 1};
         if (last < r.hi)
