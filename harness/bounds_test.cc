@@ -235,6 +235,26 @@ TEST_F(Extended, CapacityAndAttachStatusDescribeTheSegment) {
   EXPECT_EQ(std::string(info.name), name_);
 }
 
+TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
+  Load();
+  std::string env = EnvName();
+  const char *envp[] = {env.c_str(), nullptr};
+  const char *args[] = {g_library.c_str(), nullptr};
+  std::vector<shim_child> holders(70);
+  for (auto &h : holders) {
+    ASSERT_TRUE(shim_spawn_role(&h, "hold", args, envp));
+  }
+  for (auto &h : holders) {
+    char line[32];
+    ASSERT_TRUE(shim_child_read_line(&h, 20000, line, sizeof line));
+  }
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 71);
+  for (auto &h : holders) shim_child_kill(&h, SIGTERM);
+  for (auto &h : holders) shim_child_wait(&h, 10000, nullptr, 0);
+}
+
 TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   Load();
   std::string env = EnvName();

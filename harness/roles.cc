@@ -168,6 +168,20 @@ int role_nobody_create(int argc, char **argv) {
   return shim_segment_create(argv[0], static_cast<uint64_t>(atoll(argv[1])), 'Z', 0666) ? 0 : 12;
 }
 
+// nobody-attach LIB: as user nobody, loads the library and prints the attach
+// status name ("no-extended-api" for a library without one).
+int role_nobody_attach(int argc, char **argv) {
+  if (argc < 1) return 10;
+  struct passwd *pw = getpwnam("nobody");
+  if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) return 11;
+  shim_lib lib;
+  if (!load(&lib, argv[0])) return 10;
+  printf("%s\n", shim_lib_is_extended(&lib) ? lib.x_status_name(lib.x_attach_status())
+                                           : "no-extended-api");
+  shim_lib_unload(&lib);
+  return 0;
+}
+
 }  // namespace
 
 int run_role(const std::string &role, int argc, char **argv) {
@@ -179,6 +193,7 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "churn") return role_churn(argc, argv);
   if (role == "scribble") return role_scribble(argc, argv);
   if (role == "nobody-create") return role_nobody_create(argc, argv);
+  if (role == "nobody-attach") return role_nobody_attach(argc, argv);
   fprintf(stderr, "unknown role %s\n", role.c_str());
   return 2;
 }

@@ -44,6 +44,14 @@ TEST(Scan, FindsTheFirstNulAmongSeveral) {
   }
 }
 
+TEST(Scan, AMisalignedStringIsScannedUnitByUnit) {
+  alignas(16) unsigned char raw[64] = {};
+  for (size_t i = 1; i + 1 < 41; i += 2) raw[i] = 'x';  // units 'x' at odd offsets 1..39
+  const dllmem_unit *odd = reinterpret_cast<const dllmem_unit *>(raw + 1);
+  EXPECT_EQ(dllmem_scan_nul(odd, 100), 20u);
+  EXPECT_EQ(dllmem_scan_nul(odd, 7), 7u);
+}
+
 TEST(Scan, UnitsWithAZeroByteAreNotTerminators) {
   std::vector<dllmem_unit> v = {0x0100, 0x0001, 0x1000, 0x0010, 0xFF00, 0x00FF, 0};
   EXPECT_EQ(dllmem_scan_nul(v.data(), 100), 6u);

@@ -103,4 +103,102 @@ TEST_F(Security, ASecondAttacherWithAnotherSizeIsRefused) {
   EXPECT_EQ(out, "\n") << "a process with another DLLMEM_SIZE read the segment";
 }
 
+// A dllmem block this build does not speak, or whose size field disagrees with
+// the object: refused, left untouched.
+void WriteBlock(const std::string &name, uint16_t version, uint32_t data_field) {
+  uint64_t size = 0;
+  unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name.c_str(), &size));
+  ASSERT_NE(p, nullptr);
+  uint16_t ctl_bytes = 128;
+  memcpy(p + 4096, "DLMM", 4);
+  memcpy(p + 4096 + 4, &version, 2);
+  memcpy(p + 4096 + 6, &ctl_bytes, 2);
+  memcpy(p + 4096 + 8, &data_field, 4);
+  shim_segment_unmap(p, size);
+}
+
+TEST_F(Security, AnotherLayoutVersionIsRefusedAndLeftAlone) {
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 0, 0600));
+  WriteBlock(name_, 2, 4096);
+  expect_no_segment_ = false;
+  Load();
+  if (HasExtendedApi()) {
+    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_BAD_CONTROL_BLOCK);
+    EXPECT_NE(std::string(lib_.x_attach_reason()).find("layout version 2"), std::string::npos);
+  }
+}
+
+TEST_F(Security, ABlockWhoseSizeFieldDisagreesIsRefused) {
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 0, 0600));
+  WriteBlock(name_, 1, 8192);
+  expect_no_segment_ = false;
+  Load();
+  if (HasExtendedApi()) {
+    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_SIZE_MISMATCH) << lib_.x_attach_reason();
+    EXPECT_NE(std::string(lib_.x_attach_reason()).find("8192"), std::string::npos);
+  }
+}
+
+// Changing a live segment under its holders makes new attachers refuse it.
+class HeldSegment : public Security {
+ protected:
+  void HoldIt() {
+    std::string env = EnvName();
+    const char *envp[] = {env.c_str(), nullptr};
+    const char *args[] = {g_library.c_str(), "held", nullptr};
+    ASSERT_TRUE(shim_spawn_role(&holder_, "hold", args, envp));
+    char line[32];
+    ASSERT_TRUE(shim_child_read_line(&holder_, 10000, line, sizeof line));
+  }
+  void Release() {
+    shim_child_kill(&holder_, SIGTERM);
+    shim_child_wait(&holder_, 10000, nullptr, 0);
+  }
+  shim_child holder_{};
+};
+
+TEST_F(HeldSegment, MadeReadableByOthersItIsRefusedToNewAttachers) {
+  HoldIt();
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  Load();
+  if (HasExtendedApi()) {
+    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_INSECURE) << lib_.x_attach_reason();
+  }
+  EXPECT_TRUE(GetAll().empty()) << "read through a segment others can reach";
+  Unload();
+  Release();
+}
+
+TEST_F(HeldSegment, ResizedUnderItsHolderItIsRefused) {
+  HoldIt();
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(truncate(path.c_str(), 1001), 0);
+  Load();
+  if (HasExtendedApi()) {
+    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_SIZE_MISMATCH) << lib_.x_attach_reason();
+  }
+  Unload();
+  Release();
+  expect_no_segment_ = false;  // the holder cannot remove what the test broke
+}
+
+TEST_F(Security, ASymlinkSquattingTheNameIsRefused) {
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(symlink("/etc/passwd", path.c_str()), 0);
+  expect_no_segment_ = false;  // the link is the test's own
+  Load();
+  ExpectRefused(lib_, DLLMEM_WRONG_KIND);
+}
+
+TEST_F(Security, AnotherUsersObjectThatCannotBeOpenedIsNamedAsSuch) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to run an attacher as another user";
+  Load();  // root's 0600 object
+  std::string out;
+  ASSERT_EQ(RunRole(name_, "nobody-attach", {g_library}, 10000, &out), 0);
+  if (HasExtendedApi()) {
+    EXPECT_EQ(out, "DLLMEM_FOREIGN_OWNER\n");
+  }
+}
+
 }  // namespace

@@ -30,6 +30,10 @@ typedef struct shim_lib {
     const char *(*x_attach_reason)(void);
     dllmem_status (*x_last_status)(void);
     dllmem_status (*x_get_info)(dllmem_info *);
+    const char *(*x_strerror)(dllmem_status);
+    const char *(*x_status_name)(dllmem_status);
+    unsigned (*x_version)(void);
+    const char *(*x_version_string)(void);
 } shim_lib;
 
 /* Loads path (its constructor attaches, reading DLLMEM_NAME/DLLMEM_SIZE now).

@@ -37,6 +37,10 @@ bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)
     RESOLVE(lib, x_attach_reason, "dllmem_attach_reason");
     RESOLVE(lib, x_last_status, "dllmem_last_status");
     RESOLVE(lib, x_get_info, "dllmem_get_info");
+    RESOLVE(lib, x_strerror, "dllmem_strerror");
+    RESOLVE(lib, x_status_name, "dllmem_status_name");
+    RESOLVE(lib, x_version, "dllmem_version");
+    RESOLVE(lib, x_version_string, "dllmem_version_string");
     return true;
 }
 
@@ -50,5 +54,7 @@ void shim_lib_unload(shim_lib *lib)
 bool shim_lib_is_extended(const shim_lib *lib)
 {
     return lib->x_set != NULL && lib->x_get != NULL && lib->x_capacity != NULL &&
-           lib->x_attach_status != NULL && lib->x_attach_reason != NULL;
+           lib->x_attach_status != NULL && lib->x_attach_reason != NULL &&
+           lib->x_last_status != NULL && lib->x_get_info != NULL && lib->x_strerror != NULL &&
+           lib->x_status_name != NULL && lib->x_version != NULL && lib->x_version_string != NULL;
 }
