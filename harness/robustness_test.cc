@@ -7,9 +7,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
-#include <atomic>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -222,9 +222,9 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
   units s = widen("blocked");
   size_t stored = 0;
   EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_TIMEOUT);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   EXPECT_GE(ms, 150);
   EXPECT_LT(ms, 5000);
   units got = GetAll(static_cast<uint32_t>(Capacity()));
@@ -310,8 +310,8 @@ TEST_F(Fork, AForkedChildGetsAnAttachOfItsOwn) {
     units buf(64, 0);
     lib_.get(buf.data(), 64);
     dllmem_info info;
-    bool ok = shim_ulen(buf.data()) == 15 && lib_.x_get_info(&info) == DLLMEM_OK &&
-              info.attached == 2;
+    bool ok =
+        shim_ulen(buf.data()) == 15 && lib_.x_get_info(&info) == DLLMEM_OK && info.attached == 2;
     units s = widen("from the child");
     lib_.set(s.data());
     ok = ok && lib_.x_last_status() == DLLMEM_OK;

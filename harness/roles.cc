@@ -176,8 +176,8 @@ int role_nobody_attach(int argc, char **argv) {
   if (!pw || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) return 11;
   shim_lib lib;
   if (!load(&lib, argv[0])) return 10;
-  printf("%s\n", shim_lib_is_extended(&lib) ? lib.x_status_name(lib.x_attach_status())
-                                           : "no-extended-api");
+  printf("%s\n",
+         shim_lib_is_extended(&lib) ? lib.x_status_name(lib.x_attach_status()) : "no-extended-api");
   shim_lib_unload(&lib);
   return 0;
 }

@@ -11,8 +11,8 @@ void dllmem_reason_set(struct dllmem_reason *why, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     /* clang-analyzer 14 misreads va_start through the format attribute. */
-    (void)vsnprintf(why->text, sizeof why->text, fmt,
-                    ap); /* NOLINT(clang-analyzer-valist.Uninitialized) */
+    // NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
+    (void)vsnprintf(why->text, sizeof why->text, fmt, ap);
     va_end(ap);
 }
 
