@@ -70,6 +70,14 @@ static _Thread_local dllmem_status t_last_status = DLLMEM_OK;
 /* Test builds can lower it (DLLMEM_TEST_READ_TRIES) to force the fallback. */
 static int g_read_tries = READ_TRIES;
 
+#if defined(DLLMEM_STATS)
+/* Benchmark builds only (bench/): how often a reader had to try again. */
+_Atomic uint64_t dllmem_stat_read_attempts, dllmem_stat_read_retries;
+#    define STAT_ADD(counter) atomic_fetch_add_explicit(&(counter), 1u, memory_order_relaxed)
+#else
+#    define STAT_ADD(counter) ((void)0)
+#endif
+
 /* ---- control block -------------------------------------------------------- */
 
 void dllmem_segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32_t data_bytes)
@@ -302,6 +310,9 @@ static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t c
     bool ok = false;
     for (int i = 0; i < g_read_tries && !ok; i++) {
         ok = read_once(seg, dst, limit, &len, &k);
+        STAT_ADD(dllmem_stat_read_attempts);
+        if (!ok)
+            STAT_ADD(dllmem_stat_read_retries);
         if (!ok && i >= READ_SPINS)
             dllmem_os_yield();
     }
