@@ -1,7 +1,15 @@
 # Warning sets. dll/ adds -Wconversion on top of the common set.
-set(DLLMEM_COMMON_WARNINGS -Wall -Wextra -Wshadow -Wformat=2 -Wundef)
+if(MSVC)
+  set(DLLMEM_COMMON_WARNINGS /W4)
+else()
+  set(DLLMEM_COMMON_WARNINGS -Wall -Wextra -Wshadow -Wformat=2 -Wundef)
+endif()
 if(DLLMEM_WERROR)
-  list(APPEND DLLMEM_COMMON_WARNINGS -Werror)
+  if(MSVC)
+    list(APPEND DLLMEM_COMMON_WARNINGS /WX)
+  else()
+    list(APPEND DLLMEM_COMMON_WARNINGS -Werror)
+  endif()
 endif()
 
 function(dllmem_warnings target)

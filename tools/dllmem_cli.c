@@ -8,7 +8,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#if defined(_WIN32)
+#    include <windows.h>
+static void sleep_briefly(void) { Sleep(200); }
+#else
+#    include <time.h>
+static void sleep_briefly(void)
+{
+    struct timespec ts = {0, 200000000L};
+    nanosleep(&ts, NULL);
+}
+#endif
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_TRUNCATED = 3 };
 
@@ -79,15 +89,37 @@ static int cmd_get(void)
     return rc;
 }
 
+#if defined(_WIN32)
+#    include <shellapi.h>
+/* Windows hands main() its arguments in the ANSI code page; take TEXT from
+ * the UTF-16 command line instead (it is already what the segment stores). */
+static long windows_arg(int index, dllmem_unit *buf, size_t cap)
+{
+    int argc = 0;
+    LPWSTR *wargv = CommandLineToArgvW(GetCommandLineW(), &argc);
+    long n = -1;
+    if (wargv != NULL && index < argc && wcslen(wargv[index]) < cap) {
+        n = (long)wcslen(wargv[index]);
+        memcpy(buf, wargv[index], (size_t)(n + 1) * sizeof *buf);
+    }
+    LocalFree(wargv);
+    return n;
+}
+#endif
+
 static int cmd_set(const char *arg)
 {
     if (!need_attach())
         return EXIT_FAIL;
-    size_t cap = strlen(arg) + 1;
+    size_t cap = strlen(arg) * 2 + 1; /* enough for any code page's text */
     dllmem_unit *buf = malloc(cap * sizeof *buf);
     if (buf == NULL)
         return EXIT_FAIL;
+#if defined(_WIN32)
+    long n = windows_arg(2, buf, cap);
+#else
     long n = utf16_from_utf8(arg, buf, cap);
+#endif
     if (n < 0) {
         fprintf(stderr, "dllmem: set: TEXT is not valid UTF-8; nothing stored\n");
         free(buf);
@@ -117,23 +149,23 @@ static int cmd_hold(void)
 {
     if (!need_attach())
         return EXIT_FAIL;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    /* Standard C signals, so the same code runs on Windows. */
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
     dllmem_info in;
     (void)dllmem_get_info(&in);
     printf("holding %s until interrupted\n", in.path[0] ? in.path : in.name);
     fflush(stdout);
     while (!g_stop)
-        pause();
+        sleep_briefly();
     return EXIT_OK; /* returning runs the library's detach */
 }
 
 int main(int argc, char **argv)
 {
+#if defined(_WIN32)
+    SetConsoleOutputCP(CP_UTF8); /* get prints UTF-8 */
+#endif
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -24,6 +24,9 @@ struct dllmem_config {
 
 struct dllmem_segment {
     unsigned char *base; /* whole mapping; NULL when not attached */
+    /* NULL for a legacy mapping: one the original example created, holding
+     * only the data area. Sets and Gets then copy within bounds but without
+     * the protocol, since the example's own processes follow none. */
     struct dllmem_ctl *ctl;
     dllmem_unit *data;   /* D: offset 0 */
     dllmem_unit *shadow; /* S */
@@ -31,7 +34,8 @@ struct dllmem_segment {
     uint32_t capacity; /* units, terminator included */
     uint64_t mapping_bytes;
     struct dllmem_config config;
-    intptr_t os_handle; /* backend's: fd on POSIX, HANDLE on Windows */
+    intptr_t os_handle; /* backend's: fd on POSIX, mapping HANDLE on Windows */
+    intptr_t os_lock;   /* backend's: unused on POSIX, writer mutex HANDLE on Windows */
     uint32_t os_slot;   /* backend's: writer-lock identity, 0 = none yet */
 };
 
@@ -76,7 +80,9 @@ dllmem_status dllmem_config_from_env(struct dllmem_config *cfg, struct dllmem_re
 
 /* Formats why (printf-style). */
 void dllmem_reason_set(struct dllmem_reason *why, const char *fmt, ...)
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+    __attribute__((format(gnu_printf, 2, 3)))
+#elif defined(__GNUC__)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;

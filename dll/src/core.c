@@ -239,10 +239,44 @@ static void repair(struct dllmem_segment *seg)
     atomic_store_explicit(&c->seq, s + 1u, memory_order_release);
 }
 
+/* A legacy mapping (ctl == NULL): bounded copies, no protocol. Writers among
+ * dllmem processes still exclude each other. */
+static dllmem_status store_legacy(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
+{
+    dllmem_status st = dllmem_os_writer_lock(seg);
+    if (st != DLLMEM_OK)
+        return st;
+    dllmem_copy_shared(seg->data, src, n);
+    dllmem_store_shared(&seg->data[n], 0);
+    dllmem_os_writer_unlock(seg);
+    return DLLMEM_OK;
+}
+
+static dllmem_status load_legacy(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
+                                 size_t *full_len)
+{
+    size_t len = 0;
+    while (len + 1u < seg->capacity && dllmem_load_shared(&seg->data[len]) != 0)
+        len++;
+    size_t k = 0;
+    if (buf != NULL && cch > 0) {
+        k = len < cch - 1u ? len : cch - 1u;
+        if (k < len && k > 0 && dllmem_is_high(dllmem_load_shared(&seg->data[k - 1])) &&
+            dllmem_is_low(dllmem_load_shared(&seg->data[k])))
+            k--;
+        dllmem_copy_shared(buf, seg->data, k);
+        buf[k] = 0;
+    }
+    *full_len = len;
+    return (buf == NULL || cch == 0 || k == len) ? DLLMEM_OK : DLLMEM_TRUNCATED;
+}
+
 /* Stores src[0..n); n <= capacity-1 and pair-safe. */
 static dllmem_status store(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
 {
     struct dllmem_ctl *c = seg->ctl;
+    if (c == NULL)
+        return store_legacy(seg, src, n);
     dllmem_status st = dllmem_os_writer_lock(seg);
     if (st != DLLMEM_OK)
         return st;
@@ -303,6 +337,8 @@ static bool read_once(struct dllmem_segment *seg, dllmem_unit *buf, size_t limit
 static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
                           size_t *full_len)
 {
+    if (seg->ctl == NULL)
+        return load_legacy(seg, buf, cch, full_len);
     size_t limit = (buf != NULL && cch > 0) ? cch - 1u : 0u;
     dllmem_unit *dst = (buf != NULL && cch > 0) ? buf : NULL;
     uint32_t len = 0;
@@ -437,11 +473,12 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
     info->data_bytes = seg->data_bytes;
     info->mapping_bytes = seg->mapping_bytes;
     info->capacity = seg->capacity;
-    info->layout_version = seg->ctl->layout_version;
+    info->layout_version = seg->ctl != NULL ? seg->ctl->layout_version : 0u;
     size_t len = 0;
     (void)load(seg, NULL, 0, &len);
     info->length = len;
-    info->sequence = atomic_load_explicit(&seg->ctl->seq, memory_order_acquire) / 2u;
+    info->sequence =
+        seg->ctl != NULL ? atomic_load_explicit(&seg->ctl->seq, memory_order_acquire) / 2u : 0u;
     dllmem_os_describe(seg, info->path, sizeof info->path, &info->attached);
     return DLLMEM_OK;
 }
