@@ -166,7 +166,8 @@ void Reads(benchmark::State &state) {
   if (writer.joinable()) writer.join();
   state.SetItemsProcessed(state.iterations());
   state.counters["retries_per_read"] =
-      static_cast<double>(retries) / static_cast<double>(state.iterations() ? state.iterations() : 1);
+      static_cast<double>(retries) /
+      static_cast<double>(state.iterations() ? state.iterations() : 1);
   state.counters["attempts"] = static_cast<double>(attempts);
   state.counters["writes"] = static_cast<double>(writes.load());
 }
@@ -256,9 +257,11 @@ int main(int argc, char **argv) {
     if (!f) return 1;
     fprintf(f, "{\n  \"ratios\": [\n");
     for (size_t i = 0; i < rows.size(); i++)
-      fprintf(f, "    {\"what\": \"%s\", \"measured\": \"%s\", \"baseline\": \"%s\", \"ratio\": %.4f}%s\n",
-              rows[i].what.c_str(), rows[i].measured.c_str(), rows[i].baseline.c_str(),
-              rows[i].ratio, i + 1 < rows.size() ? "," : "");
+      fprintf(
+          f,
+          "    {\"what\": \"%s\", \"measured\": \"%s\", \"baseline\": \"%s\", \"ratio\": %.4f}%s\n",
+          rows[i].what.c_str(), rows[i].measured.c_str(), rows[i].baseline.c_str(), rows[i].ratio,
+          i + 1 < rows.size() ? "," : "");
     fprintf(f, "  ],\n  \"reader_retries_per_read_with_writer\": %.6f\n}\n", retries);
     fclose(f);
   }

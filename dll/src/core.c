@@ -260,10 +260,13 @@ static dllmem_status load_legacy(struct dllmem_segment *seg, dllmem_unit *buf, s
         len++;
     size_t k = 0;
     if (buf != NULL && cch > 0) {
-        k = len < cch - 1u ? len : cch - 1u;
-        if (k < len && k > 0 && dllmem_is_high(dllmem_load_shared(&seg->data[k - 1])) &&
-            dllmem_is_low(dllmem_load_shared(&seg->data[k])))
-            k--;
+        k = len;
+        if (len > cch - 1u) { /* cut, pair-safe */
+            k = cch - 1u;
+            if (k > 0 && dllmem_is_high(dllmem_load_shared(&seg->data[k - 1])) &&
+                dllmem_is_low(dllmem_load_shared(&seg->data[k])))
+                k--;
+        }
         dllmem_copy_shared(buf, seg->data, k);
         buf[k] = 0;
     }
