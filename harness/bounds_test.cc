@@ -231,12 +231,17 @@ TEST_F(Extended, CapacityAndAttachStatusDescribeTheSegment) {
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
   EXPECT_EQ(info.data_bytes, 1000u);
-  EXPECT_EQ(info.attached, 1);
+  if (info.attached >= 0) {  // -1: the OS cannot say (Windows)
+    EXPECT_EQ(info.attached, 1);
+  }
   EXPECT_EQ(std::string(info.name), name_);
 }
 
 TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
   Load();
+  dllmem_info probe;
+  if (lib_.x_get_info(&probe) != DLLMEM_OK || probe.attached < 0)
+    GTEST_SKIP() << "this platform cannot count attached processes";
   std::string env = EnvName();
   const char *envp[] = {env.c_str(), nullptr};
   const char *args[] = {g_library.c_str(), nullptr};
@@ -257,6 +262,9 @@ TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
 
 TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   Load();
+  dllmem_info probe;
+  if (lib_.x_get_info(&probe) != DLLMEM_OK || probe.attached < 0)
+    GTEST_SKIP() << "this platform cannot count attached processes";
   std::string env = EnvName();
   const char *envp[] = {env.c_str(), nullptr};
   const char *args[] = {g_library.c_str(), nullptr};

@@ -33,10 +33,10 @@ void LibraryTest::SetUp() {
   char buf[128];
   shim_unique_name(buf, sizeof buf, tag.c_str());
   name_ = buf;
-  setenv("DLLMEM_NAME", name_.c_str(), 1);
-  unsetenv("DLLMEM_SIZE");
-  unsetenv("DLLMEM_TEST_FAIL");
-  unsetenv("DLLMEM_TEST_STOP_MIDWRITE");
+  shim_setenv("DLLMEM_NAME", name_.c_str());
+  shim_unsetenv("DLLMEM_SIZE");
+  shim_unsetenv("DLLMEM_TEST_FAIL");
+  shim_unsetenv("DLLMEM_TEST_STOP_MIDWRITE");
 }
 
 void LibraryTest::TearDown() {
@@ -52,9 +52,9 @@ void LibraryTest::TearDown() {
 void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
   ASSERT_FALSE(Loaded());
   if (size.empty())
-    unsetenv("DLLMEM_SIZE");
+    shim_unsetenv("DLLMEM_SIZE");
   else
-    setenv("DLLMEM_SIZE", size.c_str(), 1);
+    shim_setenv("DLLMEM_SIZE", size.c_str());
   char err[512];
   const std::string &path = lib_path.empty() ? g_library : lib_path;
   ASSERT_TRUE(shim_lib_load(&lib_, path.c_str(), err, sizeof err)) << err;

@@ -5,6 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#if defined(_WIN32)
+#include <windows.h>
+#endif
 #ifndef DLLMEM_DEFAULT_LIBRARY
 #define DLLMEM_DEFAULT_LIBRARY ""
 #endif

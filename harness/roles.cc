@@ -2,12 +2,14 @@
 // does one bounded job, and reports on stdout. argv[0] is the library path.
 #include "fixture.h"
 
-#include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#include <fcntl.h>
+#include <io.h>
+#else
+#include <pwd.h>
+#endif
 
 #include <chrono>
 #include <cstdio>
@@ -160,6 +162,7 @@ int role_scribble(int argc, char **argv) {
   return 0;
 }
 
+#if !defined(_WIN32)  // users and setuid are POSIX
 // nobody-create NAME SIZE: as user nobody, creates a world-writable object.
 int role_nobody_create(int argc, char **argv) {
   if (argc < 2) return 10;
@@ -182,9 +185,14 @@ int role_nobody_attach(int argc, char **argv) {
   return 0;
 }
 
+#endif
+
 }  // namespace
 
 int run_role(const std::string &role, int argc, char **argv) {
+#if defined(_WIN32)
+  _setmode(_fileno(stdout), _O_BINARY);  // "\n" stays "\n" on the pipe
+#endif
   if (role == "get") return role_get(argc, argv);
   if (role == "set") return role_set(argc, argv);
   if (role == "hold") return role_hold(argc, argv);
@@ -192,8 +200,10 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "reader") return role_reader(argc, argv);
   if (role == "churn") return role_churn(argc, argv);
   if (role == "scribble") return role_scribble(argc, argv);
+#if !defined(_WIN32)
   if (role == "nobody-create") return role_nobody_create(argc, argv);
   if (role == "nobody-attach") return role_nobody_attach(argc, argv);
+#endif
   fprintf(stderr, "unknown role %s\n", role.c_str());
   return 2;
 }

@@ -46,8 +46,19 @@ bool shim_lib_is_extended(const shim_lib *lib);
 
 typedef struct shim_child {
     int pid;
-    int out_fd; /* read end of the child's stdout, -1 if not captured */
+    int out_fd;          /* POSIX: read end of the child's stdout, -1 once closed */
+    intptr_t os_process; /* Windows: process HANDLE */
+    intptr_t os_out;     /* Windows: read end of the stdout pipe, 0 once closed */
 } shim_child;
+
+/* Windows has no SIGKILL: a killed child's exit code is 128 + sig on both. */
+#if defined(_WIN32) && !defined(SIGKILL)
+#    define SIGKILL 9
+#endif
+
+/* setenv/unsetenv on every platform. */
+int shim_setenv(const char *key, const char *value);
+int shim_unsetenv(const char *key);
 
 /* Runs this executable again as `exe --role ROLE ARGS...` with extra
  * environment entries ("K=V", NULL-terminated, may be NULL). stdout goes to a

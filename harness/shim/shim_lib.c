@@ -2,31 +2,57 @@
 #define _POSIX_C_SOURCE 200809L
 #include "shim.h"
 
-#include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(_WIN32)
+#    include <windows.h>
+static void *open_library(const char *path) { return (void *)LoadLibraryA(path); }
+static void *symbol(void *h, const char *name)
+{
+    FARPROC p = GetProcAddress((HMODULE)h, name);
+    void *v;
+    memcpy(&v, &p, sizeof v);
+    return v;
+}
+static void close_library(void *h) { FreeLibrary((HMODULE)h); }
+static const char *last_error(void) { return "LoadLibrary failed"; }
+
+int shim_setenv(const char *key, const char *value) { return _putenv_s(key, value); }
+int shim_unsetenv(const char *key) { return _putenv_s(key, ""); }
+#else
+#    include <dlfcn.h>
+static void *open_library(const char *path) { return dlopen(path, RTLD_NOW | RTLD_LOCAL); }
+static void *symbol(void *h, const char *name) { return dlsym(h, name); }
+static void close_library(void *h) { dlclose(h); }
+static const char *last_error(void) { return dlerror(); }
+
+int shim_setenv(const char *key, const char *value) { return setenv(key, value, 1); }
+int shim_unsetenv(const char *key) { return unsetenv(key); }
+#endif
 
 /* POSIX allows converting dlsym's void * to a function pointer; C does not
  * say so, hence the memcpy. */
 #define RESOLVE(lib, field, sym)                                                                   \
     do {                                                                                           \
-        void *p_ = dlsym((lib)->handle, sym);                                                      \
+        void *p_ = symbol((lib)->handle, sym);                                                     \
         memcpy(&(lib)->field, &p_, sizeof p_);                                                     \
     } while (0)
 
 bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)
 {
     memset(lib, 0, sizeof *lib);
-    lib->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    lib->handle = open_library(path);
     if (lib->handle == NULL) {
-        snprintf(err, err_len, "cannot load %s: %s", path, dlerror());
+        snprintf(err, err_len, "cannot load %s: %s", path, last_error());
         return false;
     }
     RESOLVE(lib, set, "SetSharedMem");
     RESOLVE(lib, get, "GetSharedMem");
     if (lib->set == NULL || lib->get == NULL) {
         snprintf(err, err_len, "%s lacks SetSharedMem/GetSharedMem", path);
-        dlclose(lib->handle);
+        close_library(lib->handle);
         memset(lib, 0, sizeof *lib);
         return false;
     }
@@ -47,7 +73,7 @@ bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)
 void shim_lib_unload(shim_lib *lib)
 {
     if (lib->handle != NULL)
-        dlclose(lib->handle);
+        close_library(lib->handle);
     memset(lib, 0, sizeof *lib);
 }
 
