@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
+#if defined(_WIN32)
+#    include <windows.h>
+#else
+#    include <sys/time.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +32,22 @@ static uint32_t xorshift(uint32_t *s)
     return *s;
 }
 
+#if defined(_WIN32)
+static DWORD WINAPI die_later(LPVOID us)
+{
+    Sleep((DWORD)((uintptr_t)us / 1000u));
+    TerminateProcess(GetCurrentProcess(), 128 + SIGKILL); /* reads as SIGKILL */
+    return 0;
+}
+
+/* Arms a kill for `us` microseconds from now (Windows: millisecond grain). */
+static void arm_kill(unsigned long long us)
+{
+    HANDLE t = CreateThread(NULL, 0, die_later, (LPVOID)(uintptr_t)us, 0, NULL);
+    if (t != NULL)
+        CloseHandle(t);
+}
+#else
 static void die_now(int sig)
 {
     (void)sig;
@@ -48,6 +68,7 @@ static void arm_kill(unsigned long long us)
     it.it_value.tv_usec = (suseconds_t)(us % 1000000u);
     setitimer(ITIMER_REAL, &it, NULL);
 }
+#endif
 
 /* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US */
 int stress_child_main(int argc, char **argv)

@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,7 +193,10 @@ static int parse_options(int argc, char **argv, struct options *o)
                 o->parallel);
         return STRESS_USAGE;
     }
-    if (o->library[0] == '\0' || access(o->library, R_OK) != 0) {
+    /* A bare file name is left to the loader's search (the .exe's folder on
+     * Windows); a path must exist. */
+    bool bare = strchr(o->library, '/') == NULL && strchr(o->library, '\\') == NULL;
+    if (o->library[0] == '\0' || (!bare && access(o->library, R_OK) != 0)) {
         fprintf(stderr, "dllmem-stress: cannot read library \"%s\" (use --library)\n", o->library);
         return STRESS_USAGE;
     }
@@ -263,21 +265,22 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
 static bool drain(struct worker *w, struct totals *t)
 {
     char buf[4096];
-    ssize_t n = read(w->c.out_fd, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN))
-        return true;
-    if (n <= 0)
-        return false;
-    for (ssize_t i = 0; i < n; i++) {
-        if (buf[i] == '\n') {
-            w->line[w->llen] = 0;
-            on_line(w, w->line, t);
-            w->llen = 0;
-        } else if (w->llen + 1 < sizeof w->line) {
-            w->line[w->llen++] = buf[i];
+    for (;;) {
+        long n = shim_child_read_some(&w->c, buf, sizeof buf);
+        if (n == 0)
+            return true;
+        if (n < 0)
+            return false;
+        for (long i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                w->line[w->llen] = 0;
+                on_line(w, w->line, t);
+                w->llen = 0;
+            } else if (buf[i] != '\r' && w->llen + 1 < sizeof w->line) {
+                w->line[w->llen++] = buf[i];
+            }
         }
     }
-    return true;
 }
 
 static void progress(const struct options *o, const struct totals *t, long alive, uint64_t t0,
@@ -307,12 +310,10 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     env_for_children(o, envbuf, envp);
     bool workers = strcmp(role, "child") == 0;
     struct worker *ws = calloc((size_t)o->parallel, sizeof *ws);
-    struct pollfd *pfd = calloc((size_t)o->parallel, sizeof *pfd);
-    int *idx = calloc((size_t)o->parallel, sizeof *idx);
-    if (ws == NULL || pfd == NULL || idx == NULL) {
+    shim_child **live = calloc((size_t)o->parallel, sizeof *live);
+    if (ws == NULL || live == NULL) {
         free(ws);
-        free(pfd);
-        free(idx);
+        free(live);
         return false;
     }
     uint64_t t0 = stress_now_ns(), life_sum = 0;
@@ -353,22 +354,14 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             alive++;
         }
         int n = 0;
-        for (long s = 0; s < o->parallel; s++) {
-            if (ws[s].used) {
-                pfd[n].fd = ws[s].c.out_fd;
-                pfd[n].events = POLLIN;
-                idx[n++] = (int)s;
-            }
-        }
-        int r = poll(pfd, (nfds_t)n, 20);
-        if (r < 0 && errno != EINTR) {
-            ok = false;
-            break;
-        }
+        for (long s = 0; s < o->parallel; s++)
+            if (ws[s].used)
+                live[n++] = &ws[s].c;
+        shim_children_wait_any(live, n, 20);
         uint64_t now = stress_now_ns();
-        for (int k = 0; k < n; k++) {
-            struct worker *w = &ws[idx[k]];
-            if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) == 0 || drain(w, t))
+        for (long k = 0; k < o->parallel; k++) {
+            struct worker *w = &ws[k];
+            if (!w->used || drain(w, t))
                 continue;
             int rc = shim_child_reap(&w->c);
             if (w->killed_by_us && rc == 128 + SIGKILL) {
@@ -416,8 +409,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     if (workers)
         progress(o, t, alive, t0, true);
     free(ws);
-    free(pfd);
-    free(idx);
+    free(live);
     if (!ok)
         shim_reap_all();
     return ok;
@@ -547,7 +539,9 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc != STRESS_OK)
         return rc;
+#if defined(SIGPIPE)
     signal(SIGPIPE, SIG_IGN);
+#endif
     g_rng = o.seed * 2654435761u + 1u;
     int fds_before = shim_count_fds();
 

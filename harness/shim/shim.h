@@ -74,6 +74,12 @@ void shim_child_kill(shim_child *c, int sig);
 /* Reads one line of the child's stdout (without the newline) within
  * timeout_ms; false on EOF or timeout. */
 bool shim_child_read_line(shim_child *c, int timeout_ms, char *line, size_t len);
+/* Reads whatever the child's stdout holds now, without waiting: the number
+ * of bytes read, 0 if nothing is there yet, -1 at end of file. */
+long shim_child_read_some(shim_child *c, char *buf, size_t len);
+/* Waits until one of the n children has output (or has closed it), or
+ * timeout_ms passes. */
+void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms);
 /* Waits until the child is stopped by a signal; false on exit or timeout. */
 bool shim_child_wait_stopped(shim_child *c, int timeout_ms);
 /* Waits for the child without a deadline (its stdout is at EOF, say), closes

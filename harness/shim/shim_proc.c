@@ -255,3 +255,31 @@ int shim_child_reap(shim_child *c)
         return -2;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+long shim_child_read_some(shim_child *c, char *buf, size_t len)
+{
+    if (c->out_fd < 0)
+        return -1;
+    struct pollfd p = {c->out_fd, POLLIN, 0};
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    ssize_t n = read(c->out_fd, buf, len);
+    if (n < 0)
+        return (errno == EINTR || errno == EAGAIN) ? 0 : -1;
+    return n == 0 ? -1 : (long)n;
+}
+
+void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
+{
+    struct pollfd p[1024];
+    int k = 0;
+    for (int i = 0; i < n && k < 1024; i++) {
+        if (cs[i]->out_fd >= 0) {
+            p[k].fd = cs[i]->out_fd;
+            p[k].events = POLLIN;
+            p[k].revents = 0;
+            k++;
+        }
+    }
+    (void)poll(p, (nfds_t)k, timeout_ms);
+}

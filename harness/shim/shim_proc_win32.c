@@ -260,3 +260,28 @@ int shim_reap_all(void)
     }
     return n;
 }
+
+long shim_child_read_some(shim_child *c, char *buf, size_t len)
+{
+    long n = available(c);
+    if (n <= 0)
+        return n;
+    DWORD got = 0;
+    if (!ReadFile((HANDLE)c->os_out, buf, (DWORD)((size_t)n < len ? (size_t)n : len), &got, NULL))
+        return -1;
+    return (long)got;
+}
+
+void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
+{
+    /* Anonymous pipes cannot be waited on: look every millisecond. */
+    ULONGLONG deadline = GetTickCount64() + (ULONGLONG)timeout_ms;
+    for (;;) {
+        for (int i = 0; i < n; i++)
+            if (available(cs[i]) != 0)
+                return;
+        if (GetTickCount64() >= deadline)
+            return;
+        Sleep(1);
+    }
+}
