@@ -310,7 +310,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     env_for_children(o, envbuf, envp);
     bool workers = strcmp(role, "child") == 0;
     struct worker *ws = calloc((size_t)o->parallel, sizeof *ws);
-    shim_child **live = calloc((size_t)o->parallel, sizeof *live);
+    shim_child **live = calloc((size_t)o->parallel, sizeof(shim_child *));
     if (ws == NULL || live == NULL) {
         free(ws);
         free(live);
