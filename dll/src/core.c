@@ -101,8 +101,8 @@ void dllmem_ctl_init(struct dllmem_segment *seg)
     atomic_store_explicit(&c->len_d, 0u, memory_order_relaxed);
     atomic_store_explicit(&c->len_s, 0u, memory_order_relaxed);
     atomic_store_explicit(&c->writer, 0u, memory_order_relaxed);
-    dllmem_store_shared(&seg->data[0], 0);
-    dllmem_store_shared(&seg->shadow[0], 0);
+    /* D and S are already zero (the mapping is fresh or was truncated to 0):
+     * writing their terminators would only fault in their pages. */
     /* Magic last: a block with a magic is whole. */
     atomic_thread_fence(memory_order_release);
     c->magic = DLLMEM_MAGIC;
