@@ -1,0 +1,76 @@
+// White-box tests of the core over a fake backend (harness/fake_backend.c):
+// legacy mode, where the mapping is the original example's data area alone
+// (no control block), is reached on Windows only, so here the fake backend
+// hands the core such a mapping directly.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+extern "C" {
+#include "dllmem.h"
+void dllmem_core_attach(void);
+void dllmem_core_detach(void);
+// fake_backend.c: the legacy mapping the next attach gets (units, capacity).
+dllmem_unit *fake_legacy_area(void);
+size_t fake_legacy_capacity(void);
+}
+
+namespace {
+
+class LegacyCore : public ::testing::Test {
+ protected:
+  void SetUp() override { dllmem_core_attach(); }
+  void TearDown() override { dllmem_core_detach(); }
+  dllmem_unit *area() { return fake_legacy_area(); }
+};
+
+TEST_F(LegacyCore, AttachesAndSaysItIsLegacy) {
+  EXPECT_EQ(dllmem_attach_status(), DLLMEM_OK);
+  dllmem_info info;
+  ASSERT_EQ(dllmem_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.layout_version, 0u);
+  EXPECT_EQ(info.sequence, 0u);
+  EXPECT_EQ(info.capacity, fake_legacy_capacity());
+}
+
+TEST_F(LegacyCore, SetWritesTheStringAtOffsetZeroAndTerminatesIt) {
+  dllmem_unit s[] = {'a', 'b', 'c', 0};
+  SetSharedMem(s);
+  EXPECT_EQ(dllmem_last_status(), DLLMEM_OK);
+  EXPECT_EQ(0, memcmp(area(), s, sizeof s));
+  std::vector<dllmem_unit> big(fake_legacy_capacity() + 10, 'x');
+  big.back() = 0;
+  SetSharedMem(big.data());
+  EXPECT_EQ(dllmem_last_status(), DLLMEM_TRUNCATED);
+  EXPECT_EQ(area()[fake_legacy_capacity() - 1], 0);
+}
+
+TEST_F(LegacyCore, GetIsBoundedWhenTheAreaHoldsNoTerminator) {
+  for (size_t i = 0; i < fake_legacy_capacity(); i++) area()[i] = 'q';  // a peer's bytes
+  size_t full = 0;
+  std::vector<dllmem_unit> out(fake_legacy_capacity() * 2, 0xAAAA);
+  EXPECT_EQ(dllmem_get(out.data(), out.size(), &full), DLLMEM_OK);
+  EXPECT_EQ(full, fake_legacy_capacity() - 1);
+  EXPECT_EQ(out[full], 0);
+  EXPECT_EQ(dllmem_get(nullptr, 0, &full), DLLMEM_OK);
+}
+
+TEST_F(LegacyCore, GetTruncatesWithoutSplittingAPair) {
+  dllmem_unit s[] = {'a', 0xD83D, 0xDE00, 'b', 0};
+  SetSharedMem(s);
+  dllmem_unit out[2];
+  size_t full = 0;
+  EXPECT_EQ(dllmem_get(out, 2, &full), DLLMEM_TRUNCATED);  // room for 'a' only
+  EXPECT_EQ(full, 4u);
+  EXPECT_EQ(out[0], 'a');
+  EXPECT_EQ(out[1], 0);
+  dllmem_unit three[3];
+  EXPECT_EQ(dllmem_get(three, 3, &full), DLLMEM_TRUNCATED);  // the pair would be cut
+  EXPECT_EQ(three[1], 0);
+  dllmem_unit whole[5];
+  EXPECT_EQ(dllmem_get(whole, 5, &full), DLLMEM_OK);
+  EXPECT_EQ(0, memcmp(whole, s, sizeof s));
+}
+
+}  // namespace
