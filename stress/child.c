@@ -70,11 +70,23 @@ static void arm_kill(unsigned long long us)
 }
 #endif
 
-/* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US */
+/* An over-long string (2 x capacity units) whose first capacity-1 units are
+ * one whole message: a library that truncates as the contract says leaves a
+ * valid message; one that overruns its view (the example) does not. */
+static void make_overlong(dllmem_unit *buf, size_t cap, uint32_t id, uint32_t seq)
+{
+    shim_msg_make(buf, cap - 1, id, seq);
+    for (size_t i = cap - 1; i < 2 * cap - 1; i++)
+        buf[i] = 'X';
+    buf[2 * cap - 1] = 0;
+}
+
+/* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] */
 int stress_child_main(int argc, char **argv)
 {
     if (argc < 6)
         return STRESS_USAGE;
+    bool overlong = argc >= 7 && strcmp(argv[6], "overlong") == 0;
     uint64_t t0 = stress_now_ns();
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
     if (kill_us > 0)
@@ -98,7 +110,7 @@ int stress_child_main(int argc, char **argv)
     }
 
     size_t cap = shim_lib_is_extended(&lib) ? lib.x_capacity() : 2048;
-    dllmem_unit *buf = malloc(cap * sizeof *buf);
+    dllmem_unit *buf = malloc(2 * cap * sizeof *buf); /* room for over-long strings */
     if (buf == NULL)
         return STRESS_RUNNER_ERROR;
     uint32_t rng = a.id * 2654435761u ^ (uint32_t)getpid();
@@ -110,8 +122,13 @@ int stress_child_main(int argc, char **argv)
         if (a.ops > 0 ? ops >= a.ops : stress_now_ns() >= deadline)
             break;
         if (a.writer) {
-            size_t len = SHIM_MSG_HEADER + xorshift(&rng) % (cap - SHIM_MSG_HEADER);
-            shim_msg_make(buf, len, a.id, (uint32_t)ops);
+            uint32_t r = xorshift(&rng);
+            if (overlong && r % 10u == 0) {
+                make_overlong(buf, cap, a.id, (uint32_t)ops);
+            } else {
+                size_t len = SHIM_MSG_HEADER + r % (cap - SHIM_MSG_HEADER);
+                shim_msg_make(buf, len, a.id, (uint32_t)ops);
+            }
             lib.set(buf);
         } else {
             lib.get(buf, (uint32_t)cap);

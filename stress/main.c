@@ -27,7 +27,7 @@ struct options {
     long children, parallel, writers, ops, size;
     double duration_s, kill_rate, wedge_s;
     unsigned seed;
-    bool quiet;
+    bool quiet, overlong;
 };
 
 /* One live child as the parent sees it. */
@@ -77,6 +77,7 @@ static void usage(FILE *f)
         "  --seed N           random seed (default 1)\n"
         "  --name NAME        segment name (default dllmem-stress-PID)\n"
         "  --json FILE        also write the report as JSON\n"
+        "  --overlong         one Set in ten stores a string of twice the capacity\n"
         "  --quiet            no progress lines\n"
         "exit: 0 clean, 1 violations, 2 usage, 3 runner error\n");
 }
@@ -105,12 +106,14 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"library", 1, 0, 'l'}, {"children", 1, 0, 'n'},  {"parallel", 1, 0, 'p'},
-        {"writers", 1, 0, 'w'}, {"ops", 1, 0, 'k'},       {"duration", 1, 0, 'd'},
-        {"size", 1, 0, 's'},    {"kill-rate", 1, 0, 'r'}, {"wedge-timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},    {"name", 1, 0, 'N'},      {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},   {"help", 0, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
+                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
+                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
+                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
+                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
+                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
+                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
+                                          {"overlong", 0, 0, 'o'},      {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -174,6 +177,7 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'j': o->json = optarg; break;
         case 'q': o->quiet = true; break;
+        case 'o': o->overlong = true; break;
         case 'h': usage(stdout); exit(STRESS_OK);
         default:
             fprintf(stderr, "dllmem-stress: unknown option %s (try --help)\n", argv[optind - 1]);
@@ -341,7 +345,8 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 kill_after = 1u + rnd() % (life / 1000u + 1u);
             }
             snprintf(kill_us, sizeof kill_us, "%llu", (unsigned long long)kill_after);
-            const char *args[] = {o->library, w->writer ? "w" : "r", id, ops, dur, kill_us, NULL};
+            const char *args[] = {o->library, w->writer ? "w" : "r",           id,  ops, dur,
+                                  kill_us,    o->overlong ? "overlong" : NULL, NULL};
             if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
                 fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
                 ok = false;
