@@ -239,9 +239,7 @@ TEST_F(Extended, CapacityAndAttachStatusDescribeTheSegment) {
 
 TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
   Load();
-  dllmem_info probe;
-  if (lib_.x_get_info(&probe) != DLLMEM_OK || probe.attached < 0)
-    GTEST_SKIP() << "this platform cannot count attached processes";
+  if (!CanCountAttached()) GTEST_SKIP() << "this platform cannot count attached processes";
   std::string env = EnvName();
   const char *envp[] = {env.c_str(), nullptr};
   const char *args[] = {g_library.c_str(), nullptr};
@@ -262,9 +260,7 @@ TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
 
 TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   Load();
-  dllmem_info probe;
-  if (lib_.x_get_info(&probe) != DLLMEM_OK || probe.attached < 0)
-    GTEST_SKIP() << "this platform cannot count attached processes";
+  if (!CanCountAttached()) GTEST_SKIP() << "this platform cannot count attached processes";
   std::string env = EnvName();
   const char *envp[] = {env.c_str(), nullptr};
   const char *args[] = {g_library.c_str(), nullptr};

@@ -26,12 +26,9 @@ TEST_F(CrashSafety, WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString) {
   shim_msg_make(second.data(), 1800, 2, 2);
   SetUnits(first);
 
-  std::string env1 = EnvName(), env2 = "DLLMEM_TEST_STOP_MIDWRITE=1";
-  const char *envp[] = {env1.c_str(), env2.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), "2", "1", nullptr};
   shim_child writer;
-  ASSERT_TRUE(shim_spawn_role(&writer, "writer", args, envp));
-  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
+  StartWriterStoppedMidWrite(&writer);
+  if (HasFatalFailure()) return;
 
   // Stopped mid-write: readers see one whole message, never a mix.
   units got = GetAll(static_cast<uint32_t>(Capacity()));

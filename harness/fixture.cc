@@ -79,6 +79,19 @@ void LibraryTest::SetUnits(const units &u) {
   lib_.set(copy.data());
 }
 
+void LibraryTest::StartWriterStoppedMidWrite(shim_child *writer) {
+  std::string env1 = EnvName(), env2 = "DLLMEM_TEST_STOP_MIDWRITE=1";
+  const char *envp[] = {env1.c_str(), env2.c_str(), nullptr};
+  const char *args[] = {g_hooks_library.c_str(), "2", "1", nullptr};
+  ASSERT_TRUE(shim_spawn_role(writer, "writer", args, envp));
+  ASSERT_TRUE(shim_child_wait_stopped(writer, 20000)) << "writer never reached the window";
+}
+
+bool LibraryTest::CanCountAttached() {
+  dllmem_info probe;
+  return HasExtendedApi() && lib_.x_get_info(&probe) == DLLMEM_OK && probe.attached >= 0;
+}
+
 void ExtendedTest::SetUp() {
   LibraryTest::SetUp();
   char err[512];

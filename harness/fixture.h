@@ -40,6 +40,15 @@ class LibraryTest : public ::testing::Test {
   std::string EnvName() const { return "DLLMEM_NAME=" + name_; }
   bool HasExtendedApi() const { return shim_lib_is_extended(&lib_); }
 
+  // Starts a writer child from the test-hook build that stops (SIGSTOP; on
+  // Windows it sleeps) halfway through copying a message into the data area,
+  // holding the writer lock: seq odd, the data area half new.
+  void StartWriterStoppedMidWrite(shim_child *writer);
+
+  // True when this platform can count attached processes (POSIX can,
+  // Windows cannot); Load() first.
+  bool CanCountAttached();
+
   std::string name_;
   shim_lib lib_{};
   size_t capacity_ = 2048;

@@ -208,12 +208,9 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
   units first(Capacity(), 0);
   shim_msg_make(first.data(), 500, 1, 1);
   SetUnits(first);
-  std::string env1 = EnvName(), env2 = "DLLMEM_TEST_STOP_MIDWRITE=1";
-  const char *envp[] = {env1.c_str(), env2.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), "2", "1", nullptr};
   shim_child writer;
-  ASSERT_TRUE(shim_spawn_role(&writer, "writer", args, envp));
-  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000));
+  StartWriterStoppedMidWrite(&writer);
+  if (HasFatalFailure()) return;
   Unload();
 
   setenv("DLLMEM_TEST_WAIT_MS", "200", 1);
