@@ -64,8 +64,71 @@ void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
 
 void LibraryTest::Unload() { shim_lib_unload(&lib_); }
 
+void ReadTally::Add(const dllmem_unit *buf, size_t cap) {
+  reads++;
+  size_t n = 0;
+  switch (shim_msg_classify(buf, cap, &n)) {
+    case SHIM_READ_MESSAGE: {
+      messages++;
+      uint32_t w = 0, s = 0;
+      shim_msg_ids(buf, n, &w, &s);
+      if (messages > 1 && (w != last_w || s != last_s)) changes++;
+      last_w = w;
+      last_s = s;
+      break;
+    }
+    case SHIM_READ_EMPTY:
+      empty++;
+      break;
+    case SHIM_READ_UNTOUCHED:
+      untouched++;
+      break;
+    case SHIM_READ_TORN:
+      torn++;
+      break;
+  }
+}
+
+void ReadTally::Merge(const ReadTally &o) {
+  reads += o.reads;
+  messages += o.messages;
+  empty += o.empty;
+  untouched += o.untouched;
+  torn += o.torn;
+  changes += o.changes;
+}
+
+std::string ReadTally::Describe() const {
+  return std::to_string(reads) + " reads: " + std::to_string(messages) + " whole messages, " +
+         std::to_string(empty) + " empty (lost values), " + std::to_string(untouched) +
+         " untouched buffers, " + std::to_string(torn) + " torn; " + std::to_string(changes) +
+         " saw a new value";
+}
+
+void ReadChecked(const shim_lib &lib, units &buf, ReadTally &t) {
+  shim_poison(buf.data(), buf.size());
+  lib.get(buf.data(), static_cast<uint32_t>(buf.size()));
+  t.Add(buf.data(), buf.size());
+}
+
+SeqPeek::SeqPeek(const std::string &name, size_t capacity) {
+  uint64_t data = 2u * static_cast<uint64_t>(capacity);
+  uint64_t ctl = (data + 63u) / 64u * 64u;
+  map_ = shim_segment_map(name.c_str(), &size_);
+  if (map_ == nullptr) return;
+  const unsigned char *p = static_cast<const unsigned char *>(map_);
+  if (size_ != ctl + 128u + data || memcmp(p + ctl, "DLMM", 4) != 0) return;
+  seq_ = reinterpret_cast<const uint32_t *>(p + ctl + 16u);
+}
+
+SeqPeek::~SeqPeek() {
+  if (map_ != nullptr) shim_segment_unmap(map_, size_);
+}
+
+uint32_t SeqPeek::seq() const { return __atomic_load_n(seq_, __ATOMIC_ACQUIRE); }
+
 units LibraryTest::GetAll(uint32_t cch) {
-  units buf(cch, 0xAAAA);
+  units buf(cch, SHIM_POISON);
   lib_.get(buf.data(), cch);
   size_t n = 0;
   while (n < cch && buf[n] != 0) n++;

@@ -61,6 +61,36 @@ class ExtendedTest : public LibraryTest {
   void SetUp() override;
 };
 
+// Every read in the tearing and crash tests is classified. Once a test has
+// stored its first message, only whole messages are valid: an empty read is a
+// lost value, a still-poisoned buffer a Get that did not write.
+struct ReadTally {
+  long reads = 0, messages = 0, empty = 0, untouched = 0, torn = 0;
+  long changes = 0;  // reads whose message differed from this reader's previous one
+  uint32_t last_w = 0, last_s = 0;
+  void Add(const dllmem_unit *buf, size_t cap);
+  void Merge(const ReadTally &o);
+  long Bad() const { return empty + untouched + torn; }
+  std::string Describe() const;  // "N reads: M messages, E empty (lost), ..."
+};
+// Poisons buf, reads it whole through lib's GetSharedMem, and tallies the read.
+void ReadChecked(const shim_lib &lib, units &buf, ReadTally &t);
+
+// A peer's read-only view of a dllmem segment's sequence word (docs/layout.md),
+// for tests that aim at or count the write window. Empty when the object is
+// not a dllmem segment of this capacity (the canary's has no control block).
+class SeqPeek {
+ public:
+  SeqPeek(const std::string &name, size_t capacity);
+  ~SeqPeek();
+  bool ok() const { return seq_ != nullptr; }
+  uint32_t seq() const;  // ok() only
+ private:
+  void *map_ = nullptr;
+  uint64_t size_ = 0;
+  const uint32_t *seq_ = nullptr;
+};
+
 // Runs `role` as a child with this test's segment name; returns its exit code.
 int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
             int timeout_ms = 30000, std::string *out = nullptr, std::vector<std::string> env = {});

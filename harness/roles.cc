@@ -99,21 +99,41 @@ int role_writer(int argc, char **argv) {
   return 0;
 }
 
-// reader LIB COUNT: reads COUNT times, checks each read, prints the tally.
+// reader LIB COUNT: reads COUNT times into a poisoned buffer, classifies each
+// read (the test stored a message first, so only messages are valid), prints
+// the tally.
 int role_reader(int argc, char **argv) {
   shim_lib lib;
   if (argc < 2 || !load(&lib, argv[0])) return 10;
   long count = atol(argv[1]);
   size_t cap = capacity_of(lib);
   units buf(cap, 0);
-  long torn = 0;
-  for (long i = 0; i < count; i++) {
-    lib.get(buf.data(), static_cast<uint32_t>(cap));
-    if (!shim_msg_valid(buf.data(), shim_ulen(buf.data()))) torn++;
-  }
-  printf("reads=%ld torn=%ld\n", count, torn);
+  ReadTally t;
+  for (long i = 0; i < count; i++) ReadChecked(lib, buf, t);
+  printf("reads=%ld messages=%ld empty=%ld untouched=%ld torn=%ld changes=%ld\n", t.reads,
+         t.messages, t.empty, t.untouched, t.torn, t.changes);
   shim_lib_unload(&lib);
-  return torn == 0 ? 0 : 1;
+  return t.Bad() == 0 ? 0 : 1;
+}
+
+// readcheck LIB: one read into a poisoned buffer; prints what it was:
+// "message LEN WRITER SEQ", "empty", "untouched" or "torn LEN".
+int role_readcheck(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 1 || !load(&lib, argv[0])) return 10;
+  size_t cap = capacity_of(lib);
+  units buf(cap, 0);
+  shim_poison(buf.data(), cap);
+  lib.get(buf.data(), static_cast<uint32_t>(cap));
+  size_t n = 0;
+  shim_read_kind k = shim_msg_classify(buf.data(), cap, &n);
+  uint32_t w = 0, s = 0;
+  if (k == SHIM_READ_MESSAGE && shim_msg_ids(buf.data(), n, &w, &s))
+    printf("message %zu %u %u\n", n, w, s);
+  else
+    printf("%s %zu\n", shim_read_kind_name(k), n);
+  shim_lib_unload(&lib);
+  return 0;
 }
 
 // churn LIB COUNT: loads and unloads COUNT times as fast as it can.
@@ -171,8 +191,8 @@ int role_nobody_create(int argc, char **argv) {
   return shim_segment_create(argv[0], static_cast<uint64_t>(atoll(argv[1])), 'Z', 0666) ? 0 : 12;
 }
 
-// nobody-attach LIB: as user nobody, loads the library and prints the attach
-// status name ("no-extended-api" for a library without one).
+// nobody-attach LIB: as user nobody, loads the library, prints the attach
+// status name ("no-extended-api" for a library without one) and tries a Set.
 int role_nobody_attach(int argc, char **argv) {
   if (argc < 1) return 10;
   struct passwd *pw = getpwnam("nobody");
@@ -181,6 +201,8 @@ int role_nobody_attach(int argc, char **argv) {
   if (!load(&lib, argv[0])) return 10;
   printf("%s\n",
          shim_lib_is_extended(&lib) ? lib.x_status_name(lib.x_attach_status()) : "no-extended-api");
+  units u = widen("intruder");  // must not reach the other user's object
+  lib.set(u.data());
   shim_lib_unload(&lib);
   return 0;
 }
@@ -198,6 +220,7 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "hold") return role_hold(argc, argv);
   if (role == "writer") return role_writer(argc, argv);
   if (role == "reader") return role_reader(argc, argv);
+  if (role == "readcheck") return role_readcheck(argc, argv);
   if (role == "churn") return role_churn(argc, argv);
   if (role == "scribble") return role_scribble(argc, argv);
 #if !defined(_WIN32)

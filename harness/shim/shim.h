@@ -99,7 +99,9 @@ void shim_guard_free(dllmem_unit *p, size_t n);
 
 /* ---- segments ------------------------------------------------------------------ */
 
-/* A name unique to this process and call: "dllmem-t<pid>-<n>-<tag>". */
+/* A name unique to this process and call: "dllmem-t<pid>-<n>-<tag>", or
+ * "dllmem-t<run>-<pid>-<n>-<tag>" when SHIM_NAME_RUN=<run> is set, so a script
+ * running many harness processes can remove exactly its own run's objects. */
 void shim_unique_name(char *out, size_t len, const char *tag);
 bool shim_segment_exists(const char *name);
 /* Removes a leftover object; returns true if there was one. */
@@ -124,8 +126,28 @@ int shim_count_maps(void);
  * terminator into buf: a header naming writer, sequence, length and checksum,
  * then pseudo-random units, surrogate pairs included, never NUL. */
 void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq);
-/* True if buf[0..len) is the empty string or one whole message. */
+/* True only if buf[0..len) is one whole message. The empty string is not a
+ * message: a check that may legitimately see it (before the first Set) must
+ * say so itself, since after the first Set an empty read is a lost value. */
 bool shim_msg_valid(const dllmem_unit *buf, size_t len);
+/* Its writer and sequence fields (valid messages only). */
+bool shim_msg_ids(const dllmem_unit *buf, size_t len, uint32_t *writer, uint32_t *seq);
+
+/* A unit no message and no Set in the tests ever holds (a noncharacter, not
+ * NUL): read buffers are filled with it before every Get, so a Get that
+ * returns without writing cannot pass off the previous read as its own. */
+#define SHIM_POISON 0xFFFFu
+void shim_poison(dllmem_unit *buf, size_t n);
+
+/* What one Get into a poisoned buffer of cap units produced. */
+typedef enum shim_read_kind {
+    SHIM_READ_MESSAGE,   /* one whole message */
+    SHIM_READ_EMPTY,     /* the empty string */
+    SHIM_READ_UNTOUCHED, /* buf[0] still poison, or no terminator within cap */
+    SHIM_READ_TORN       /* terminated, not empty, not a whole message */
+} shim_read_kind;
+shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len);
+const char *shim_read_kind_name(shim_read_kind k);
 
 /* Helpers for tests: length of a NUL-terminated unit string, ASCII widen. */
 size_t shim_ulen(const dllmem_unit *s);

@@ -81,8 +81,12 @@ void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq)
 
 bool shim_msg_valid(const dllmem_unit *buf, size_t len)
 {
-    if (len == 0)
-        return true;
+    uint32_t w, s;
+    return shim_msg_ids(buf, len, &w, &s);
+}
+
+bool shim_msg_ids(const dllmem_unit *buf, size_t len, uint32_t *writer, uint32_t *seq)
+{
     uint32_t w, s, l, c;
     if (len < SHIM_MSG_HEADER || buf[0] != 'W' || buf[5] != 'S' || buf[14] != 'L' ||
         buf[23] != 'C' || buf[32] != '|')
@@ -90,7 +94,42 @@ bool shim_msg_valid(const dllmem_unit *buf, size_t len)
     if (!get_hex(buf + 1, 4, &w) || !get_hex(buf + 6, 8, &s) || !get_hex(buf + 15, 8, &l) ||
         !get_hex(buf + 24, 8, &c))
         return false;
-    return l == len && c == checksum(buf, len);
+    if (l != len || c != checksum(buf, len))
+        return false;
+    *writer = w;
+    *seq = s;
+    return true;
+}
+
+void shim_poison(dllmem_unit *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (dllmem_unit)SHIM_POISON;
+}
+
+shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    while (n < cap && buf[n] != 0)
+        n++;
+    if (len != NULL)
+        *len = n;
+    if (n == cap || (n > 0 && buf[0] == SHIM_POISON))
+        return SHIM_READ_UNTOUCHED;
+    if (n == 0)
+        return SHIM_READ_EMPTY;
+    return shim_msg_valid(buf, n) ? SHIM_READ_MESSAGE : SHIM_READ_TORN;
+}
+
+const char *shim_read_kind_name(shim_read_kind k)
+{
+    switch (k) {
+    case SHIM_READ_MESSAGE: return "message";
+    case SHIM_READ_EMPTY: return "empty";
+    case SHIM_READ_UNTOUCHED: return "untouched";
+    case SHIM_READ_TORN: return "torn";
+    }
+    return "?";
 }
 
 size_t shim_ulen(const dllmem_unit *s)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,7 +14,11 @@
 void shim_unique_name(char *out, size_t len, const char *tag)
 {
     static unsigned counter;
-    snprintf(out, len, "dllmem-t%ld-%u-%s", (long)getpid(), counter++, tag);
+    const char *run = getenv("SHIM_NAME_RUN"); /* see shim.h */
+    if (run != NULL && run[0] != '\0')
+        snprintf(out, len, "dllmem-t%s-%ld-%u-%s", run, (long)getpid(), counter++, tag);
+    else
+        snprintf(out, len, "dllmem-t%ld-%u-%s", (long)getpid(), counter++, tag);
 }
 
 static void oname(char *out, size_t len, const char *name) { snprintf(out, len, "/%s", name); }

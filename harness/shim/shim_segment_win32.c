@@ -5,12 +5,19 @@
 #include <windows.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void shim_unique_name(char *out, size_t len, const char *tag)
 {
     static unsigned counter;
-    snprintf(out, len, "dllmem-t%lu-%u-%s", (unsigned long)GetCurrentProcessId(), counter++, tag);
+    const char *run = getenv("SHIM_NAME_RUN"); /* see shim.h */
+    if (run != NULL && run[0] != '\0')
+        snprintf(out, len, "dllmem-t%s-%lu-%u-%s", run, (unsigned long)GetCurrentProcessId(),
+                 counter++, tag);
+    else
+        snprintf(out, len, "dllmem-t%lu-%u-%s", (unsigned long)GetCurrentProcessId(), counter++,
+                 tag);
 }
 
 static HANDLE open_mapping(const char *name, DWORD access)
