@@ -4,6 +4,7 @@
 #include "fixture.h"
 
 #include <csignal>
+#include <tuple>
 
 namespace {
 
@@ -113,47 +114,108 @@ TEST_F(Bounds, FirstGetSeesTheEmptyString) {
   EXPECT_TRUE(GetAll().empty());
 }
 
-// Surrogates: a pair straddling the cut is dropped whole, wherever the cut is.
-class SurrogateCut : public LibraryTest, public ::testing::WithParamInterface<int> {};
-
-TEST_P(SurrogateCut, SetTruncationNeverSplitsAPair) {
-  Load();
-  int shift = GetParam();  // where the pair's high half sits relative to cap-2
-  size_t len = kCap + 4;
-  units s = make_units(len);
-  size_t hi = static_cast<size_t>(static_cast<long>(kCap) - 2 + shift);
-  s[hi] = 0xD83D;
-  s[hi + 1] = 0xDE00;
-  SetUnits(s);
-  units got = GetAll(kCap + 16);
-  size_t want = (hi == kCap - 2) ? kCap - 2 : kCap - 1;  // pair at cap-2/cap-1 is cut
-  ASSERT_EQ(got.size(), want);
-  EXPECT_TRUE(std::equal(got.begin(), got.end(), s.begin()));
-  if (!got.empty()) {
-    EXPECT_NE(got.back(), 0xD83D) << "a high surrogate was left dangling";
+// Surrogates. The rule, stated here independently of the library's code: a
+// cut keeps the longest prefix made of whole code points (a high surrogate
+// followed by a low one is one code point of two units; any other unit, lone
+// surrogates included, is one) that fits in `limit` units.
+size_t ModelCut(const units &s, size_t len, size_t limit) {
+  size_t kept = 0;
+  while (kept < len) {
+    bool pair =
+        (s[kept] & 0xFC00u) == 0xD800u && kept + 1 < len && (s[kept + 1] & 0xFC00u) == 0xDC00u;
+    size_t next = kept + (pair ? 2 : 1);
+    if (next > limit) break;
+    kept = next;
   }
+  return kept;
 }
 
-INSTANTIATE_TEST_SUITE_P(Bounds, SurrogateCut, ::testing::Values(-2, -1, 0, 1, 2));
+// A pair straddling the cut is dropped whole, wherever the cut is, at odd and
+// even capacities: the pair's high half sits at cap-2+shift.
+class SurrogateCut : public LibraryTest,
+                     public ::testing::WithParamInterface<std::tuple<unsigned, int>> {};
 
+TEST_P(SurrogateCut, SetTruncationNeverSplitsAPair) {
+  unsigned bytes = std::get<0>(GetParam());
+  int shift = std::get<1>(GetParam());
+  Load(std::to_string(bytes));
+  size_t cap = bytes / 2;
+  ASSERT_EQ(Capacity(), cap);
+  size_t len = cap + 4;
+  units s = make_units(len);
+  size_t hi = static_cast<size_t>(static_cast<long>(cap) - 2 + shift);
+  s[hi] = 0xD83D;
+  s[hi + 1] = 0xDE00;
+  GuardString in(s);
+  lib_.set(in.p);
+  units got = GetAll(static_cast<uint32_t>(cap + 16));
+  size_t want = ModelCut(s, len, cap - 1);
+  EXPECT_EQ(want, hi == cap - 2 ? cap - 2 : cap - 1);  // the model agrees with the rule
+  ASSERT_EQ(got.size(), want) << "capacity " << cap << ", pair at " << hi;
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), s.begin()));
+}
+
+// Nothing but pairs: an odd limit (even capacity) must drop the last half pair.
+class SurrogatePairs : public LibraryTest, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(SurrogatePairs, AStringOfPairsIsCutBetweenPairs) {
+  unsigned bytes = GetParam();
+  Load(std::to_string(bytes));
+  size_t cap = bytes / 2;
+  units s;
+  for (size_t i = 0; i < cap + 3; i++) {
+    s.push_back(0xD800 + static_cast<dllmem_unit>(i % 1024));
+    s.push_back(0xDC00 + static_cast<dllmem_unit>(i % 1024));
+  }
+  size_t len = s.size();
+  s.push_back(0);
+  SetUnits(s);
+  units got = GetAll(static_cast<uint32_t>(cap + 16));
+  ASSERT_EQ(got.size(), ModelCut(s, len, cap - 1)) << "capacity " << cap;
+  EXPECT_EQ(got.size() % 2, 0u);
+  EXPECT_TRUE(std::equal(got.begin(), got.end(), s.begin()));
+}
+
+std::string CutName(const ::testing::TestParamInfo<std::tuple<unsigned, int>> &i) {
+  int shift = std::get<1>(i.param);
+  return "cap" + std::to_string(std::get<0>(i.param) / 2) + "_shift" +
+         (shift < 0 ? "m" + std::to_string(-shift) : std::to_string(shift));
+}
+
+// Capacities 32, 33, 65, 2047, 2048 and 4095 units: odd and even, small and large.
+#define DLLMEM_CUT_SIZES ::testing::Values(64u, 66u, 130u, 4094u, 4096u, 8190u)
+INSTANTIATE_TEST_SUITE_P(Bounds, SurrogateCut,
+                         ::testing::Combine(DLLMEM_CUT_SIZES, ::testing::Values(-2, -1, 0, 1, 2)),
+                         CutName);
+INSTANTIATE_TEST_SUITE_P(Bounds, SurrogatePairs, DLLMEM_CUT_SIZES,
+                         [](const ::testing::TestParamInfo<unsigned> &i) {
+                           return "cap" + std::to_string(i.param / 2);
+                         });
+
+// Get's cut at every cch from 2 to 22 over "a" followed by pairs, so every cch
+// cuts somewhere different: exactly the model's prefix, terminated.
 class SurrogateCch : public LibraryTest, public ::testing::WithParamInterface<uint32_t> {};
 
 TEST_P(SurrogateCch, GetTruncationNeverSplitsAPair) {
   Load();
-  units s;  // "a" then pairs: a, H, L, H, L, ... so every cch cuts somewhere different
+  units s;
   s.push_back('a');
   for (int i = 0; i < 10; i++) {
     s.push_back(0xD83D);
     s.push_back(0xDE00);
   }
+  size_t len = s.size();
   s.push_back(0);
   SetUnits(s);
   uint32_t cch = GetParam();
   dllmem_unit *out = shim_guard_alloc(cch);
   lib_.get(out, cch);
-  size_t n = shim_ulen(out);
-  EXPECT_LT(n, cch);
-  EXPECT_EQ(n % 2, 1u) << "cut inside a pair (n=" << n << ")";
+  size_t want = ModelCut(s, len, cch - 1);
+  EXPECT_EQ(want, (cch - 1) % 2 == 1 ? cch - 1 : cch - 2);  // the model agrees with the rule
+  size_t n = 0;
+  while (n < cch && out[n] != 0) n++;
+  ASSERT_LT(n, cch) << "no terminator within cch";
+  EXPECT_EQ(n, want) << "cch " << cch;
   EXPECT_TRUE(std::equal(out, out + n, s.begin()));
   shim_guard_free(out, cch);
 }
