@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <vector>
 
 namespace {
 
@@ -18,6 +19,17 @@ class Security : public LibraryTest {
 };
 
 uint64_t MappingBytes(uint32_t data) { return (data + 63u) / 64u * 64u + 128u + data; }
+
+// Every byte of the object (empty when it cannot be mapped), to prove a
+// refused object was left exactly as it was.
+std::vector<unsigned char> Snapshot(const std::string &name) {
+  uint64_t size = 0;
+  unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name.c_str(), &size));
+  if (!p) return {};
+  std::vector<unsigned char> bytes(p, p + size);
+  shim_segment_unmap(p, size);
+  return bytes;
+}
 
 // True if every byte of the object still equals fill.
 bool Untouched(const std::string &name, unsigned char fill) {
@@ -99,8 +111,10 @@ TEST_F(Security, ASecondAttacherWithAnotherSizeIsRefused) {
   Load();
   SetUnits(widen("sized"));
   std::string size = "DLLMEM_SIZE=8192", out;
-  RunRole(name_, "get", {g_library}, 10000, &out, {size});
+  EXPECT_EQ(RunRole(name_, "get", {g_library}, 10000, &out, {size}), 0);
   EXPECT_EQ(out, "\n") << "a process with another DLLMEM_SIZE read the segment";
+  EXPECT_EQ(RunRole(name_, "set", {g_library, "resized"}, 10000, nullptr, {size}), 0);
+  EXPECT_EQ(GetAll(), text("sized")) << "a process with another DLLMEM_SIZE wrote the segment";
 }
 
 // A dllmem block this build does not speak, or whose size field disagrees with
@@ -118,25 +132,54 @@ void WriteBlock(const std::string &name, uint16_t version, uint32_t data_field) 
 }
 
 TEST_F(Security, AnotherLayoutVersionIsRefusedAndLeftAlone) {
-  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 0, 0600));
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 'V', 0600));
   WriteBlock(name_, 2, 4096);
+  std::vector<unsigned char> before = Snapshot(name_);
   expect_no_segment_ = false;
   Load();
+  ExpectRefused(lib_, DLLMEM_BAD_CONTROL_BLOCK);
   if (HasExtendedApi()) {
-    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_BAD_CONTROL_BLOCK);
     EXPECT_NE(std::string(lib_.x_attach_reason()).find("layout version 2"), std::string::npos);
   }
+  Unload();
+  EXPECT_TRUE(Snapshot(name_) == before) << "a refused object was written to";
 }
 
 TEST_F(Security, ABlockWhoseSizeFieldDisagreesIsRefused) {
-  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 0, 0600));
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), MappingBytes(4096), 'F', 0600));
   WriteBlock(name_, 1, 8192);
+  std::vector<unsigned char> before = Snapshot(name_);
   expect_no_segment_ = false;
   Load();
+  ExpectRefused(lib_, DLLMEM_SIZE_MISMATCH);
   if (HasExtendedApi()) {
-    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_SIZE_MISMATCH) << lib_.x_attach_reason();
     EXPECT_NE(std::string(lib_.x_attach_reason()).find("8192"), std::string::npos);
   }
+  Unload();
+  EXPECT_TRUE(Snapshot(name_) == before) << "a refused object was written to";
+}
+
+// Every process died without detaching, and the object was left readable by
+// others: the next attacher resets it, to an empty string and owner-only.
+TEST_F(Security, AnAbandonedObjectLeftReadableByOthersIsResetToOwnerOnly) {
+  std::string env = EnvName();
+  const char *envp[] = {env.c_str(), nullptr};
+  const char *args[] = {g_library.c_str(), "abandoned", nullptr};
+  shim_child holder;
+  ASSERT_TRUE(shim_spawn_role(&holder, "hold", args, envp));
+  char line[32];
+  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  shim_child_kill(&holder, SIGKILL);
+  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 128 + SIGKILL);
+  std::string path = "/dev/shm/" + name_;
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0) << "the killed holder left no object";
+  Load();
+  unsigned mode = 0;
+  ASSERT_TRUE(shim_segment_stat(name_.c_str(), nullptr, &mode, nullptr));
+  EXPECT_EQ(mode & 0777u, 0600u) << "the reset left the object readable by others";
+  EXPECT_TRUE(GetAll().empty()) << "the abandoned string survived the reset";
+  SetUnits(widen("reset"));
+  EXPECT_EQ(GetAll(), text("reset"));
 }
 
 // Changing a live segment under its holders makes new attachers refuse it.
@@ -161,12 +204,11 @@ TEST_F(HeldSegment, MadeReadableByOthersItIsRefusedToNewAttachers) {
   HoldIt();
   std::string path = "/dev/shm/" + name_;
   ASSERT_EQ(chmod(path.c_str(), 0644), 0);
+  std::vector<unsigned char> before = Snapshot(name_);
   Load();
-  if (HasExtendedApi()) {
-    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_INSECURE) << lib_.x_attach_reason();
-  }
-  EXPECT_TRUE(GetAll().empty()) << "read through a segment others can reach";
+  ExpectRefused(lib_, DLLMEM_INSECURE);  // "read through a refused object" if it reads "held"
   Unload();
+  EXPECT_TRUE(Snapshot(name_) == before) << "a refused segment was written to";
   Release();
 }
 
@@ -174,11 +216,11 @@ TEST_F(HeldSegment, ResizedUnderItsHolderItIsRefused) {
   HoldIt();
   std::string path = "/dev/shm/" + name_;
   ASSERT_EQ(truncate(path.c_str(), 1001), 0);
+  std::vector<unsigned char> before = Snapshot(name_);
   Load();
-  if (HasExtendedApi()) {
-    EXPECT_EQ(lib_.x_attach_status(), DLLMEM_SIZE_MISMATCH) << lib_.x_attach_reason();
-  }
+  ExpectRefused(lib_, DLLMEM_SIZE_MISMATCH);
   Unload();
+  EXPECT_TRUE(Snapshot(name_) == before) << "a refused segment was written to";
   Release();
   expect_no_segment_ = false;  // the holder cannot remove what the test broke
 }
@@ -194,11 +236,13 @@ TEST_F(Security, ASymlinkSquattingTheNameIsRefused) {
 TEST_F(Security, AnotherUsersObjectThatCannotBeOpenedIsNamedAsSuch) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to run an attacher as another user";
   Load();  // root's 0600 object
+  SetUnits(widen("root's"));
   std::string out;
   ASSERT_EQ(RunRole(name_, "nobody-attach", {g_library}, 10000, &out), 0);
   if (HasExtendedApi()) {
     EXPECT_EQ(out, "DLLMEM_FOREIGN_OWNER\n");
   }
+  EXPECT_EQ(GetAll(), text("root's")) << "another user's process changed the string";
 }
 
 }  // namespace
