@@ -102,4 +102,38 @@ dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object
 /* The data size whose mapping is exactly mapping_bytes, if there is one. */
 bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes);
 
+/* What the backend knows about who else may be using the object it asks the
+ * core about (dllmem_adopt). */
+enum dllmem_adopt_role {
+    /* This attach just created it: zero-filled, dllmem_object_bytes() long,
+     * and no other process can have looked at it yet. */
+    DLLMEM_ROLE_CREATED,
+    /* No other process is attached and none can attach meanwhile (POSIX: the
+     * DMS byte held exclusively). It may hold anything. Exact sizes only. */
+    DLLMEM_ROLE_ALONE,
+    /* Others may be attached: it is used as it is or refused untouched. */
+    DLLMEM_ROLE_JOINING,
+};
+
+enum dllmem_adopt_verdict {
+    DLLMEM_ADOPT_USE,    /* seg is bound (a CREATED object also initialized) */
+    DLLMEM_ADOPT_INIT,   /* ALONE: a segment of ours nobody uses: empty it, give it
+                            this process's size, adopt it again as CREATED */
+    DLLMEM_ADOPT_RETRY,  /* JOINING: its initializer died before finishing */
+    DLLMEM_ADOPT_REFUSE, /* *refusal says which status, why says why */
+};
+
+/* The core's one decision about a mapped object: use, initialize, go round
+ * or refuse. base maps object_bytes bytes (may be NULL when 0), writable for
+ * CREATED, read-only suffices otherwise. page_size is 0 when object_bytes is
+ * the object's exact size (POSIX: fstat); otherwise object_bytes is a view of
+ * whole pages of that size (Windows), the size comes from the object's size
+ * record, and a data-only mapping of round_up(DLLMEM_SIZE, page) bytes is the
+ * original example's (legacy). Only CREATED writes, and only into base; seg
+ * is bound on USE and has base == NULL otherwise. Table: docs/layout.md. */
+enum dllmem_adopt_verdict dllmem_adopt(struct dllmem_segment *seg, unsigned char *base,
+                                       uint64_t object_bytes, enum dllmem_adopt_role role,
+                                       uint64_t page_size, dllmem_status *refusal,
+                                       struct dllmem_reason *why);
+
 #endif /* DLLMEM_BACKEND_H */

@@ -76,4 +76,38 @@ static inline uint64_t dllmem_mapping_bytes(uint32_t data_bytes)
     return dllmem_shadow_offset(data_bytes) + data_bytes;
 }
 
+/*
+ * Page-granular objects (Windows sections). No call reports a section's exact
+ * size everywhere: VirtualQuery gives whole pages, and so does NtQuerySection
+ * under Wine. So a dllmem section is dllmem_object_bytes() long, a whole
+ * number of pages, and its last DLLMEM_RECORD_BYTES hold a size record: a
+ * process that did not create the section reads the creator's data size at
+ * the end of its own view, whatever DLLMEM_SIZE it was given. The record lies
+ * past the shadow area, where no string reaches. POSIX objects have an exact
+ * size (fstat) and no record.
+ */
+#define DLLMEM_RECORD_MAGIC 0x534d4c44u /* "DLMS" little-endian */
+#define DLLMEM_RECORD_BYTES 16u
+
+struct dllmem_size_record {
+    uint32_t magic;          /* DLLMEM_RECORD_MAGIC */
+    uint16_t layout_version; /* DLLMEM_LAYOUT_VERSION */
+    uint16_t record_bytes;   /* DLLMEM_RECORD_BYTES */
+    uint32_t data_bytes;     /* the creator's data size */
+    uint32_t reserved;       /* 0 */
+};
+
+_Static_assert(sizeof(struct dllmem_size_record) == DLLMEM_RECORD_BYTES, "size record size");
+
+/* The size to create an object with: the layout alone where sizes are exact
+ * (page_size 0), else the layout and a size record in whole pages. */
+static inline uint64_t dllmem_object_bytes(uint32_t data_bytes, uint64_t page_size)
+{
+    uint64_t n = dllmem_mapping_bytes(data_bytes);
+    if (page_size == 0u)
+        return n;
+    n += DLLMEM_RECORD_BYTES;
+    return (n + page_size - 1u) / page_size * page_size;
+}
+
 #endif /* DLLMEM_LAYOUT_H */
