@@ -1,21 +1,23 @@
 /* A fake backend for white-box tests of the core: it implements backend.h
- * over ordinary memory and hands the core a legacy mapping (the original
- * example's data area alone), which only the Windows backend meets for real. */
+ * over ordinary memory and offers the core a legacy mapping (the original
+ * example's 4096-byte data area alone, one page), which only the Windows
+ * backend meets for real; dllmem_adopt decides what it is, as it does there. */
 #include "backend.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
-#define LEGACY_BYTES 256u
+#define LEGACY_BYTES 4096u /* the original example's mapping: one page */
 
 static dllmem_unit g_area[LEGACY_BYTES / 2];
+static size_t g_capacity;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 
 dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);
 dllmem_unit *fake_legacy_area(void) { return g_area; }
-size_t fake_legacy_capacity(void) { return LEGACY_BYTES / 2; }
+size_t fake_legacy_capacity(void) { return g_capacity; } /* as the last attach bound it */
 
 void dllmem_os_default_name(char *buf, size_t len) { (void)snprintf(buf, len, "fake"); }
 
@@ -23,14 +25,11 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
                                struct dllmem_reason *why) {
   (void)cfg;
   memset(g_area, 0, sizeof g_area);
-  seg->base = (unsigned char *)g_area;
-  seg->ctl = NULL; /* legacy: no control block */
-  seg->data = g_area;
-  seg->shadow = NULL;
-  seg->data_bytes = LEGACY_BYTES;
-  seg->capacity = LEGACY_BYTES / 2;
-  seg->mapping_bytes = LEGACY_BYTES;
-  dllmem_reason_set(why, "fake legacy mapping");
+  dllmem_status refusal;
+  if (dllmem_adopt(seg, (unsigned char *)g_area, LEGACY_BYTES, DLLMEM_ROLE_JOINING, LEGACY_BYTES,
+                   &refusal, why) != DLLMEM_ADOPT_USE)
+    return refusal != DLLMEM_OK ? refusal : DLLMEM_BAD_CONTROL_BLOCK;
+  g_capacity = seg->capacity;
   return DLLMEM_OK;
 }
 
