@@ -1,27 +1,45 @@
 /*
  * Windows backend: a paging-file mapping (CreateFileMappingW / MapViewOfFile)
  * set up in DllMain, as in the original example, with an owner-only DACL, a
- * Local\ name by default, and a named mutex for writer exclusion and
- * initialization.
+ * Local\ name by default, and two named mutexes.
  *
  * Objects, for DLLMEM_NAME=N (default "dllmemfilemap"):
- *   Local\N               the mapping (a name with a '\' is used as given)
- *   Local\N.dllmem-lock   the writer mutex. WAIT_ABANDONED means the holder
- *                         died holding it; the core then repairs the segment.
+ *   Local\N                the mapping (a name with a '\' is used as given):
+ *                          the layout and a size record in whole pages
+ *                          (layout.h), so a process that did not create it
+ *                          learns the creator's DLLMEM_SIZE.
+ *   Local\N.dllmem-attach  held while a process opens, checks and initializes
+ *                          the mapping (what the DMS byte does on POSIX), so
+ *                          nobody adopts a half-made segment. Nothing else
+ *                          holds it: a Set never delays an attach.
+ *   Local\N.dllmem-lock    the writer mutex. WAIT_ABANDONED means the holder
+ *                          died holding it; the core then repairs the segment.
  *
  * Lifetime is the kernel's: the mapping goes with its last handle, crashed
- * holders included, so the next attacher starts fresh. Initialization runs
- * under the mutex, so a joiner never sees a half-written control block
- * (unless its writer died, which the unfinished-block check catches).
+ * holders included, so the next attacher starts fresh. A dllmem process holds
+ * a handle only while attaching (under the attach mutex) or attached, so an
+ * initializer that dies takes its unfinished mapping with it, unless a process
+ * outside dllmem holds it open; then it is refused until that one closes it.
+ * What a mapping holds is the core's decision (dllmem_adopt): a mapping this
+ * attach created is initialized; any other is used only if its size record
+ * names this process's DLLMEM_SIZE and its control block is valid, or if it
+ * is the original example's (data only, round_up(DLLMEM_SIZE, page) bytes, no
+ * record), which is used without the protocol (ctl == NULL). Anything else is
+ * refused untouched.
  *
- * Legacy mappings: a mapping of exactly the data size, as the original example
- * creates it, has no room for the control block. It is used without the
- * protocol (ctl == NULL): bounded copies, so processes still running the
- * example and dllmem processes can share a string.
+ * An existing object is checked before use: its owner must be this user (or
+ * the owner this process's new objects get), and its DACL may grant nobody
+ * but them, LocalSystem and this logon session (what Windows' default DACL
+ * grants, so the original example's mapping passes). An object whose security
+ * cannot be read is refused. An object with no security at all (no owner, no
+ * DACL) is accepted: that is what Wine gives objects created with default
+ * security, the original example's included; Windows always names an owner.
  *
  * DllMain runs under the loader lock: attach makes kernel32/advapi32 calls
  * (advapi32 is a load-time import, so already initialized) and waits only on
- * a cross-process mutex, with a bound; detach only unmaps and closes.
+ * the attach mutex, at most ATTACH_WAIT_MS. Past that, attach fails with
+ * TIMEOUT and a reason; the library stays loaded and its exports do nothing,
+ * safely. Detach only unmaps and closes.
  */
 #if defined(_WIN32)
 
@@ -37,15 +55,35 @@
 #    include "../entry.h"
 
 #    include <stdio.h>
+#    include <stdlib.h>
 #    include <string.h>
 
-#    define LOCK_WAIT_MS 10000
+#    define ATTACH_WAIT_MS 1000 /* under the loader lock: only attachers hold it */
+#    define WRITER_WAIT_MS 10000
 
-static DWORD g_lock_wait_ms = LOCK_WAIT_MS;
+static DWORD g_attach_wait_ms = ATTACH_WAIT_MS;
+static DWORD g_writer_wait_ms = WRITER_WAIT_MS;
+static bool g_fail_get_security_info; /* test builds: DLLMEM_TEST_FAIL=GetSecurityInfo */
 
-static void win_reason(struct dllmem_reason *why, const char *name, const char *call)
+#    if defined(DLLMEM_TESTING)
+/* DLLMEM_TEST_WAIT_MS bounds both lock waits; DLLMEM_TEST_FAIL naming
+ * GetSecurityInfo makes that call fail, as the POSIX build's table does for
+ * its calls. */
+static void load_test_hooks(void)
 {
-    DWORD err = GetLastError();
+    const char *wait = getenv("DLLMEM_TEST_WAIT_MS");
+    const char *fail = getenv("DLLMEM_TEST_FAIL");
+    g_attach_wait_ms = wait != NULL ? (DWORD)strtoul(wait, NULL, 10) : ATTACH_WAIT_MS;
+    g_writer_wait_ms = wait != NULL ? (DWORD)strtoul(wait, NULL, 10) : WRITER_WAIT_MS;
+    g_fail_get_security_info = fail != NULL && strstr(fail, "GetSecurityInfo") != NULL;
+}
+#    else
+static void load_test_hooks(void) {}
+#    endif
+
+static void win_error_reason(struct dllmem_reason *why, const char *name, const char *call,
+                             DWORD err)
+{
     char text[256] = "";
     DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS, NULL, err,
                              0, text, (DWORD)sizeof text, NULL);
@@ -53,6 +91,11 @@ static void win_reason(struct dllmem_reason *why, const char *name, const char *
         text[--n] = '\0';
     dllmem_reason_set(why, "%s on \"%s\" failed: %s (error %lu)", call, name, text,
                       (unsigned long)err);
+}
+
+static void win_reason(struct dllmem_reason *why, const char *name, const char *call)
+{
+    win_error_reason(why, name, call, GetLastError());
 }
 
 /* "Local\name" unless the name already names a namespace; UTF-8 to UTF-16. */
@@ -63,9 +106,21 @@ static int wide_name(const char *name, const char *suffix, wchar_t *out, int cap
     return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, full, -1, out, cap);
 }
 
-/* A SID from the process token: the user (TokenUser) or the default owner of
+static PSID copy_sid(PSID sid)
+{
+    DWORD len = GetLengthSid(sid);
+    PSID copy = LocalAlloc(LPTR, len);
+    if (copy != NULL && !CopySid(len, copy, sid)) {
+        LocalFree(copy);
+        copy = NULL;
+    }
+    return copy;
+}
+
+/* A SID from the process token: the user (TokenUser), the default owner of
  * new objects (TokenOwner; for an elevated administrator that is the
- * Administrators group). Free with LocalFree; NULL on failure. */
+ * Administrators group) or the logon session's (TokenGroups, SE_GROUP_LOGON_ID).
+ * Free with LocalFree; NULL on failure or when there is none. */
 static PSID token_sid(TOKEN_INFORMATION_CLASS which)
 {
     HANDLE token;
@@ -76,19 +131,60 @@ static PSID token_sid(TOKEN_INFORMATION_CLASS which)
     void *info = len > 0 ? LocalAlloc(LPTR, len) : NULL;
     PSID copy = NULL;
     if (info != NULL && GetTokenInformation(token, which, info, len, &len)) {
-        PSID sid =
-            which == TokenUser ? ((TOKEN_USER *)info)->User.Sid : ((TOKEN_OWNER *)info)->Owner;
-        DWORD sid_len = GetLengthSid(sid);
-        copy = LocalAlloc(LPTR, sid_len);
-        if (copy != NULL && !CopySid(sid_len, copy, sid)) {
-            LocalFree(copy);
-            copy = NULL;
+        if (which == TokenUser) {
+            copy = copy_sid(((TOKEN_USER *)info)->User.Sid);
+        } else if (which == TokenOwner) {
+            copy = copy_sid(((TOKEN_OWNER *)info)->Owner);
+        } else {
+            const TOKEN_GROUPS *groups = info;
+            for (DWORD i = 0; i < groups->GroupCount && copy == NULL; i++)
+                if ((groups->Groups[i].Attributes & SE_GROUP_LOGON_ID) == SE_GROUP_LOGON_ID)
+                    copy = copy_sid(groups->Groups[i].Sid);
         }
     }
     if (info != NULL)
         LocalFree(info);
     CloseHandle(token);
     return copy;
+}
+
+/* Whom an existing object may grant access to. */
+struct principals {
+    PSID user;  /* this user */
+    PSID owner; /* the owner this process's new objects get */
+    PSID logon; /* this logon session; NULL if the token names none */
+    PSID system;
+};
+
+static void principals_free(struct principals *p)
+{
+    PSID *all[] = {&p->user, &p->owner, &p->logon, &p->system};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        if (*all[i] != NULL)
+            LocalFree(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static bool principals_get(struct principals *p)
+{
+    DWORD len = SECURITY_MAX_SID_SIZE;
+    p->user = token_sid(TokenUser);
+    p->owner = token_sid(TokenOwner);
+    p->logon = token_sid(TokenGroups);
+    p->system = LocalAlloc(LPTR, len);
+    if (p->user == NULL || p->owner == NULL || p->system == NULL ||
+        !CreateWellKnownSid(WinLocalSystemSid, NULL, p->system, &len)) {
+        principals_free(p);
+        return false;
+    }
+    return true;
+}
+
+static bool trusted(const struct principals *p, PSID sid)
+{
+    return EqualSid(sid, p->user) || EqualSid(sid, p->owner) || EqualSid(sid, p->system) ||
+           (p->logon != NULL && EqualSid(sid, p->logon));
 }
 
 /* An owner-only security descriptor: a protected DACL granting the user all
@@ -110,142 +206,244 @@ static PSECURITY_DESCRIPTOR owner_only(PSID user)
     return sd;
 }
 
-/* FOREIGN_OWNER if the kernel names an owner that is neither this user nor
- * the owner this process's own new objects get (which is what the original
- * example's objects have, created with default security). */
-static dllmem_status check_owner(HANDLE h, PSID user, const char *name, struct dllmem_reason *why)
+static DWORD sys_get_security_info(HANDLE h, PSID *owner, PACL *dacl, PSECURITY_DESCRIPTOR *sd)
 {
-    PSID ours = token_sid(TokenOwner);
-    PSID owner = NULL;
-    PSECURITY_DESCRIPTOR sd = NULL;
-    DWORD err = GetSecurityInfo(h, SE_KERNEL_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL,
-                                NULL, &sd);
-    dllmem_status st = DLLMEM_OK;
-    if (err == ERROR_SUCCESS && owner != NULL && user != NULL && !EqualSid(owner, user) &&
-        (ours == NULL || !EqualSid(owner, ours))) {
-        dllmem_reason_set(why, "\"%s\" is owned by another user", name);
-        st = DLLMEM_FOREIGN_OWNER;
+    if (g_fail_get_security_info)
+        return ERROR_ACCESS_DENIED;
+    return GetSecurityInfo(h, SE_KERNEL_OBJECT,
+                           OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, owner, NULL,
+                           dacl, NULL, sd);
+}
+
+static const char *sid_text(PSID sid, char *buf, size_t len)
+{
+    LPSTR s = NULL;
+    (void)snprintf(buf, len, "%s", "an unreadable SID");
+    if (IsValidSid(sid) && ConvertSidToStringSidA(sid, &s)) {
+        (void)snprintf(buf, len, "%s", s);
+        LocalFree(s);
     }
-    if (sd != NULL)
-        LocalFree(sd);
-    if (ours != NULL)
-        LocalFree(ours);
+    return buf;
+}
+
+/* INSECURE unless every entry that grants anything names a trusted SID.
+ * Deny entries only take access away; an entry of a kind this code does not
+ * know is refused rather than guessed at. */
+static dllmem_status check_dacl(const ACL *dacl, const struct principals *us, const char *what,
+                                const char *name, struct dllmem_reason *why)
+{
+    char sid[192];
+    for (DWORD i = 0; i < dacl->AceCount; i++) {
+        ACE_HEADER *ace = NULL;
+        if (!GetAce((PACL)dacl, i, (void **)&ace)) {
+            dllmem_reason_set(why, "the %s \"%s\": access entry %lu cannot be read", what, name,
+                              (unsigned long)i);
+            return DLLMEM_INSECURE;
+        }
+        switch (ace->AceType) {
+        case ACCESS_DENIED_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_ACE_TYPE:
+        case ACCESS_DENIED_OBJECT_ACE_TYPE:
+        case ACCESS_DENIED_CALLBACK_OBJECT_ACE_TYPE: continue;
+        case ACCESS_ALLOWED_ACE_TYPE:
+        case ACCESS_ALLOWED_CALLBACK_ACE_TYPE: {
+            const ACCESS_ALLOWED_ACE *allow = (const ACCESS_ALLOWED_ACE *)ace;
+            PSID who = (PSID)(uintptr_t)&allow->SidStart;
+            if (allow->Mask == 0 || (IsValidSid(who) && trusted(us, who)))
+                continue;
+            dllmem_reason_set(why, "the %s \"%s\" grants access (mask 0x%08lx) to %s, not only to "
+                              "this user",
+                              what, name, (unsigned long)allow->Mask,
+                              sid_text(who, sid, sizeof sid));
+            return DLLMEM_INSECURE;
+        }
+        default:
+            dllmem_reason_set(why, "the %s \"%s\" has an access entry of type %u, which is not "
+                              "judged here",
+                              what, name, (unsigned)ace->AceType);
+            return DLLMEM_INSECURE;
+        }
+    }
+    return DLLMEM_OK;
+}
+
+/* The checks an object someone else created must pass (see the top). */
+static dllmem_status check_existing(HANDLE h, const struct principals *us, const char *what,
+                                    const char *name, struct dllmem_reason *why)
+{
+    PSID owner = NULL;
+    PACL dacl = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    SECURITY_DESCRIPTOR_CONTROL control = 0;
+    DWORD revision = 0;
+    DWORD err = sys_get_security_info(h, &owner, &dacl, &sd);
+    if (err == ERROR_SUCCESS && (sd == NULL || !GetSecurityDescriptorControl(sd, &control, &revision)))
+        err = GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_SECURITY_DESCR;
+    if (err != ERROR_SUCCESS) {
+        struct dllmem_reason call;
+        win_error_reason(&call, name, "GetSecurityInfo", err);
+        dllmem_reason_set(why, "cannot tell who may open the %s: %s; refused", what, call.text);
+        if (sd != NULL)
+            LocalFree(sd);
+        return DLLMEM_OS_ERROR; /* fail closed */
+    }
+    bool dacl_present = (control & SE_DACL_PRESENT) != 0;
+    dllmem_status st = DLLMEM_OK;
+    char sid[192];
+    if (owner == NULL && !dacl_present) {
+        /* No security at all: Wine's default-security objects. */
+    } else if (owner == NULL || !IsValidSid(owner) ||
+               (!EqualSid(owner, us->user) && !EqualSid(owner, us->owner))) {
+        dllmem_reason_set(why, "the %s \"%s\" is owned by another user (%s)", what, name,
+                          owner != NULL ? sid_text(owner, sid, sizeof sid) : "no owner named");
+        st = DLLMEM_FOREIGN_OWNER;
+    } else if (dacl == NULL) {
+        dllmem_reason_set(why, "the %s \"%s\" has no access list: anyone may open it", what, name);
+        st = DLLMEM_INSECURE;
+    } else {
+        st = check_dacl(dacl, us, what, name, why);
+    }
+    LocalFree(sd);
     return st;
 }
 
-static dllmem_status lock(HANDLE mutex, const char *name, struct dllmem_reason *why)
+/* Creates the named mutex owner-only, or opens the existing one and checks it. */
+static dllmem_status open_mutex(const wchar_t *wname, SECURITY_ATTRIBUTES *sa,
+                                const struct principals *us, const char *what, const char *name,
+                                HANDLE *out, struct dllmem_reason *why)
 {
-    DWORD r = WaitForSingleObject(mutex, g_lock_wait_ms);
+    HANDLE m = CreateMutexW(sa, FALSE, wname);
+    if (m == NULL) {
+        bool kind = GetLastError() == ERROR_INVALID_HANDLE;
+        win_reason(why, name, "CreateMutexW");
+        return kind ? DLLMEM_WRONG_KIND : DLLMEM_OS_ERROR;
+    }
+    dllmem_status st =
+        GetLastError() == ERROR_ALREADY_EXISTS ? check_existing(m, us, what, name, why) : DLLMEM_OK;
+    if (st != DLLMEM_OK) {
+        CloseHandle(m);
+        return st;
+    }
+    *out = m;
+    return DLLMEM_OK;
+}
+
+static dllmem_status lock(HANDLE mutex, DWORD wait_ms, const char *name,
+                          struct dllmem_reason *why)
+{
+    DWORD r = WaitForSingleObject(mutex, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
         return DLLMEM_OK; /* abandoned: its holder died; the core repairs */
     if (r == WAIT_TIMEOUT) {
-        dllmem_reason_set(why, "\"%s\" stayed locked for %lu ms", name,
-                          (unsigned long)g_lock_wait_ms);
+        dllmem_reason_set(why, "\"%s\" stayed locked for %lu ms", name, (unsigned long)wait_ms);
         return DLLMEM_TIMEOUT;
     }
     win_reason(why, name, "WaitForSingleObject");
     return DLLMEM_OS_ERROR;
 }
 
-/* Maps the object and decides what it is. Called with the mutex held. */
-static dllmem_status map_and_adopt(HANDLE map, bool created, const struct dllmem_config *cfg,
+/* Maps the object and lets the core decide what it is. Called holding the
+ * attach mutex. */
+static dllmem_status map_and_adopt(HANDLE map, bool created, uint64_t page,
                                    struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     unsigned char *base = MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
     if (base == NULL) {
-        win_reason(why, cfg->name, "MapViewOfFile");
+        win_reason(why, seg->config.name, "MapViewOfFile");
         return DLLMEM_OS_ERROR;
     }
     MEMORY_BASIC_INFORMATION mbi;
-    SIZE_T view = VirtualQuery(base, &mbi, sizeof mbi) != 0 ? mbi.RegionSize : 0;
-    uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
-    if (view >= want) {
-        dllmem_segment_bind(seg, base, cfg->data_bytes);
-        bool unfinished = false;
-        dllmem_status st = created ? DLLMEM_OK : dllmem_ctl_check(seg, want, &unfinished, why);
-        if (created || unfinished) {
-            dllmem_ctl_init(seg); /* fresh (zero-filled), or its initializer died */
-            return DLLMEM_OK;
-        }
-        if (st == DLLMEM_OK)
-            return DLLMEM_OK;
+    if (VirtualQuery(base, &mbi, sizeof mbi) == 0) {
+        win_reason(why, seg->config.name, "VirtualQuery");
         UnmapViewOfFile(base);
-        seg->base = NULL;
-        return st;
+        return DLLMEM_OS_ERROR;
     }
-    SYSTEM_INFO si;
-    GetSystemInfo(&si);
-    uint64_t page = si.dwPageSize;
-    if (!created && view == (cfg->data_bytes + page - 1) / page * page) {
-        /* The original example's mapping: data area only. */
-        seg->base = base;
-        seg->ctl = NULL;
-        seg->data = (dllmem_unit *)(void *)base;
-        seg->shadow = NULL;
-        seg->data_bytes = cfg->data_bytes;
-        seg->capacity = cfg->data_bytes / 2u;
-        seg->mapping_bytes = cfg->data_bytes;
-        return DLLMEM_OK;
+    dllmem_status refusal = DLLMEM_OK;
+    switch (dllmem_adopt(seg, base, mbi.RegionSize,
+                         created ? DLLMEM_ROLE_CREATED : DLLMEM_ROLE_JOINING, page, &refusal,
+                         why)) {
+    case DLLMEM_ADOPT_USE: return DLLMEM_OK;
+    case DLLMEM_ADOPT_REFUSE: break;
+    case DLLMEM_ADOPT_RETRY:
+    case DLLMEM_ADOPT_INIT: {
+        /* Its initializer died and a process outside dllmem keeps it open:
+         * going round would only meet it again. */
+        struct dllmem_reason inner = *why;
+        dllmem_reason_set(why, "%s; another process keeps it open", inner.text);
+        refusal = DLLMEM_BAD_CONTROL_BLOCK;
+        break;
+    }
     }
     UnmapViewOfFile(base);
-    dllmem_reason_set(why, "\"%s\" is a %llu-byte mapping, not a dllmem segment of %u data bytes",
-                      cfg->name, (unsigned long long)view, (unsigned)cfg->data_bytes);
-    return DLLMEM_SIZE_MISMATCH;
+    return refusal;
 }
 
 dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
                                struct dllmem_reason *why)
 {
-    wchar_t map_name[DLLMEM_NAME_MAX + 64], lock_name[DLLMEM_NAME_MAX + 64];
-    if (wide_name(cfg->name, "", map_name, DLLMEM_NAME_MAX + 64) == 0 ||
-        wide_name(cfg->name, ".dllmem-lock", lock_name, DLLMEM_NAME_MAX + 64) == 0) {
+    enum { WIDE = DLLMEM_NAME_MAX + 64 };
+    wchar_t map_name[WIDE], lock_name[WIDE], attach_name[WIDE];
+    char lock_label[DLLMEM_NAME_MAX + 32], attach_label[DLLMEM_NAME_MAX + 32];
+    if (wide_name(cfg->name, "", map_name, WIDE) == 0 ||
+        wide_name(cfg->name, ".dllmem-lock", lock_name, WIDE) == 0 ||
+        wide_name(cfg->name, ".dllmem-attach", attach_name, WIDE) == 0) {
         dllmem_reason_set(why, "DLLMEM_NAME \"%s\" is not valid UTF-8", cfg->name);
         return DLLMEM_BAD_CONFIG;
     }
-    const char *wait = getenv("DLLMEM_TEST_WAIT_MS");
-#    if defined(DLLMEM_TESTING)
-    if (wait != NULL)
-        g_lock_wait_ms = (DWORD)strtoul(wait, NULL, 10);
-#    else
-    (void)wait;
-#    endif
-    PSID user = token_sid(TokenUser);
-    PSECURITY_DESCRIPTOR sd = owner_only(user);
+    (void)snprintf(lock_label, sizeof lock_label, "%s.dllmem-lock", cfg->name);
+    (void)snprintf(attach_label, sizeof attach_label, "%s.dllmem-attach", cfg->name);
+    load_test_hooks();
+    struct principals us = {NULL, NULL, NULL, NULL};
+    if (!principals_get(&us)) {
+        win_reason(why, cfg->name, "reading this process's token");
+        return DLLMEM_OS_ERROR;
+    }
+    PSECURITY_DESCRIPTOR sd = owner_only(us.user);
     if (sd == NULL) {
         win_reason(why, cfg->name, "building an owner-only security descriptor");
-        if (user != NULL)
-            LocalFree(user);
+        principals_free(&us);
         return DLLMEM_OS_ERROR;
     }
     SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
-    dllmem_status st = DLLMEM_OK;
-    HANDLE map = NULL;
-    HANDLE mutex = CreateMutexW(&sa, FALSE, lock_name);
-    if (mutex == NULL) {
-        win_reason(why, cfg->name, "CreateMutexW");
-        st = DLLMEM_OS_ERROR;
-        goto done;
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    const uint64_t page = si.dwPageSize;
+    HANDLE attach = NULL, mutex = NULL, map = NULL;
+
+    dllmem_status st = open_mutex(attach_name, &sa, &us, "attach mutex", attach_label, &attach, why);
+    if (st == DLLMEM_OK) {
+        st = lock(attach, g_attach_wait_ms, attach_label, why);
+        if (st == DLLMEM_TIMEOUT)
+            dllmem_reason_set(why,
+                              "\"%s\" stayed locked for %lu ms: another process is stuck "
+                              "attaching, and DllMain waits no longer under the loader lock",
+                              attach_label, (unsigned long)g_attach_wait_ms);
+        if (st != DLLMEM_OK) {
+            CloseHandle(attach);
+            attach = NULL;
+        }
     }
-    if (GetLastError() == ERROR_ALREADY_EXISTS)
-        st = check_owner(mutex, user, cfg->name, why);
     if (st == DLLMEM_OK)
-        st = lock(mutex, cfg->name, why);
-    if (st != DLLMEM_OK)
-        goto done;
-    uint64_t bytes = dllmem_mapping_bytes(cfg->data_bytes);
-    map = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, (DWORD)(bytes >> 32),
-                             (DWORD)(bytes & 0xFFFFFFFFu), map_name);
-    if (map == NULL) {
-        win_reason(why, cfg->name, "CreateFileMappingW");
-        st = GetLastError() == ERROR_INVALID_HANDLE ? DLLMEM_WRONG_KIND : DLLMEM_OS_ERROR;
-    } else {
-        bool created = GetLastError() != ERROR_ALREADY_EXISTS;
-        st = created ? DLLMEM_OK : check_owner(map, user, cfg->name, why);
-        if (st == DLLMEM_OK)
-            st = map_and_adopt(map, created, cfg, seg, why);
+        st = open_mutex(lock_name, &sa, &us, "writer mutex", lock_label, &mutex, why);
+    if (st == DLLMEM_OK) {
+        uint64_t bytes = dllmem_object_bytes(cfg->data_bytes, page);
+        map = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, (DWORD)(bytes >> 32),
+                                 (DWORD)(bytes & 0xFFFFFFFFu), map_name);
+        if (map == NULL) {
+            bool kind = GetLastError() == ERROR_INVALID_HANDLE;
+            win_reason(why, cfg->name, "CreateFileMappingW");
+            st = kind ? DLLMEM_WRONG_KIND : DLLMEM_OS_ERROR;
+        } else {
+            bool created = GetLastError() != ERROR_ALREADY_EXISTS;
+            st = created ? DLLMEM_OK : check_existing(map, &us, "mapping", cfg->name, why);
+            if (st == DLLMEM_OK)
+                st = map_and_adopt(map, created, page, seg, why);
+        }
     }
-    ReleaseMutex(mutex);
-done:
+    if (attach != NULL) {
+        ReleaseMutex(attach);
+        CloseHandle(attach); /* only attaching needs it */
+    }
     if (st != DLLMEM_OK) {
         if (map != NULL)
             CloseHandle(map);
@@ -256,7 +454,7 @@ done:
         seg->os_lock = (intptr_t)mutex;
     }
     LocalFree(sd);
-    LocalFree(user);
+    principals_free(&us);
     return st;
 }
 
@@ -271,7 +469,7 @@ void dllmem_os_detach(struct dllmem_segment *seg)
 dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
 {
     struct dllmem_reason ignored;
-    return lock((HANDLE)seg->os_lock, seg->config.name, &ignored);
+    return lock((HANDLE)seg->os_lock, g_writer_wait_ms, seg->config.name, &ignored);
 }
 
 void dllmem_os_writer_unlock(struct dllmem_segment *seg) { ReleaseMutex((HANDLE)seg->os_lock); }
