@@ -136,6 +136,27 @@ int role_readcheck(int argc, char **argv) {
   return 0;
 }
 
+// attach LIB [TEXT]: prints the attach status name, then (with TEXT) stores
+// TEXT and prints that Set's status name: what a process configured
+// differently (DLLMEM_SIZE, ...) gets, and whether its Set went anywhere.
+int role_attach(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 1 || !load(&lib, argv[0])) return 10;
+  if (!shim_lib_is_extended(&lib)) {
+    printf("no-extended-api\n");
+    shim_lib_unload(&lib);
+    return 0;
+  }
+  printf("%s\n", lib.x_status_name(lib.x_attach_status()));
+  if (argc >= 2) {
+    units u = widen(argv[1]);
+    lib.set(u.data());
+    printf("%s\n", lib.x_status_name(lib.x_last_status()));
+  }
+  shim_lib_unload(&lib);
+  return 0;
+}
+
 // churn LIB COUNT: loads and unloads COUNT times as fast as it can.
 int role_churn(int argc, char **argv) {
   if (argc < 2) return 10;
@@ -222,6 +243,7 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "reader") return role_reader(argc, argv);
   if (role == "readcheck") return role_readcheck(argc, argv);
   if (role == "churn") return role_churn(argc, argv);
+  if (role == "attach") return role_attach(argc, argv);
   if (role == "scribble") return role_scribble(argc, argv);
 #if !defined(_WIN32)
   if (role == "nobody-create") return role_nobody_create(argc, argv);
