@@ -234,7 +234,7 @@ TEST(Adopt, JoiningExactWithAnotherSizeIsRefusedUntouched) {
   EXPECT_NE(std::string(r.reason).find("holds 2048 data bytes"), std::string::npos) << r.reason;
   Object odd(5000);  // no dllmem segment is 5000 bytes
   ExpectRefusedUntouched(odd, "joining", 0, 4096, DLLMEM_SIZE_MISMATCH);
-  Object page(kPage);  // exact sizes know no legacy mappings
+  Object page(kPage);  // exact sizes know no legacy mappings: this is D = 1984's size
   ExpectRefusedUntouched(page, "joining", 0, 4096, DLLMEM_SIZE_MISMATCH);
 }
 

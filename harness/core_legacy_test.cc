@@ -20,7 +20,10 @@ namespace {
 
 class LegacyCore : public ::testing::Test {
  protected:
-  void SetUp() override { dllmem_core_attach(); }
+  void SetUp() override {
+    dllmem_core_attach();
+    ASSERT_EQ(dllmem_attach_status(), DLLMEM_OK) << dllmem_attach_reason();
+  }
   void TearDown() override { dllmem_core_detach(); }
   dllmem_unit *area() { return fake_legacy_area(); }
 };
