@@ -111,22 +111,6 @@ void ReadChecked(const shim_lib &lib, units &buf, ReadTally &t) {
   t.Add(buf.data(), buf.size());
 }
 
-SeqPeek::SeqPeek(const std::string &name, size_t capacity) {
-  uint64_t data = 2u * static_cast<uint64_t>(capacity);
-  uint64_t ctl = (data + 63u) / 64u * 64u;
-  map_ = shim_segment_map(name.c_str(), &size_);
-  if (map_ == nullptr) return;
-  const unsigned char *p = static_cast<const unsigned char *>(map_);
-  if (size_ != ctl + 128u + data || memcmp(p + ctl, "DLMM", 4) != 0) return;
-  seq_ = reinterpret_cast<const uint32_t *>(p + ctl + 16u);
-}
-
-SeqPeek::~SeqPeek() {
-  if (map_ != nullptr) shim_segment_unmap(map_, size_);
-}
-
-uint32_t SeqPeek::seq() const { return __atomic_load_n(seq_, __ATOMIC_ACQUIRE); }
-
 units LibraryTest::GetAll(uint32_t cch) {
   units buf(cch, SHIM_POISON);
   lib_.get(buf.data(), cch);

@@ -81,14 +81,17 @@ void ReadChecked(const shim_lib &lib, units &buf, ReadTally &t);
 // not a dllmem segment of this capacity (the canary's has no control block).
 class SeqPeek {
  public:
-  SeqPeek(const std::string &name, size_t capacity);
-  ~SeqPeek();
-  bool ok() const { return seq_ != nullptr; }
-  uint32_t seq() const;  // ok() only
+  SeqPeek(const std::string &name, size_t capacity) {
+    shim_peer_open(&peer_, name.c_str(), capacity);
+  }
+  ~SeqPeek() { shim_peer_close(&peer_); }
+  SeqPeek(const SeqPeek &) = delete;
+  SeqPeek &operator=(const SeqPeek &) = delete;
+  bool ok() const { return peer_.seq != nullptr; }
+  uint32_t seq() const { return shim_peer_seq(&peer_); }  // ok() only
+
  private:
-  void *map_ = nullptr;
-  uint64_t size_ = 0;
-  const uint32_t *seq_ = nullptr;
+  shim_peer peer_{};
 };
 
 // Runs `role` as a child with this test's segment name; returns its exit code.

@@ -1,6 +1,7 @@
 /* The child roles: a worker that loads the library itself (so its load-time
  * attach races everyone else's) and writes or reads self-checking messages,
- * and a trivial child for the spawn baseline. */
+ * a holder that keeps the segment for the whole run and accounts for its
+ * Sets, and a trivial child for the spawn baseline. */
 #define _DEFAULT_SOURCE
 #include "shim.h"
 #include "stress.h"
@@ -32,6 +33,15 @@ static uint32_t xorshift(uint32_t *s)
     return *s;
 }
 
+/* This worker's view of the segment's control words (docs/layout.md), when
+ * the library under test has that layout: to count reads that overlapped a
+ * write, and to aim a kill at this writer's own write window. */
+static shim_peer g_peer;
+
+/* Set by a writer around its Set: the kill-in-Set timer only fires inside. */
+static volatile sig_atomic_t g_in_set;
+static dllmem_unit g_current[SHIM_MSG_HEADER]; /* header of the message being stored */
+
 #if defined(_WIN32)
 static DWORD WINAPI die_later(LPVOID us)
 {
@@ -41,8 +51,9 @@ static DWORD WINAPI die_later(LPVOID us)
 }
 
 /* Arms a kill for `us` microseconds from now (Windows: millisecond grain). */
-static void arm_kill(unsigned long long us)
+static void arm_kill(unsigned long long us, bool in_set)
 {
+    (void)in_set; /* no aimed kills on Windows: a plain one at that moment */
     HANDLE t = CreateThread(NULL, 0, die_later, (LPVOID)(uintptr_t)us, 0, NULL);
     if (t != NULL)
         CloseHandle(t);
@@ -54,19 +65,79 @@ static void die_now(int sig)
     (void)kill(getpid(), SIGKILL);
 }
 
-/* Arms SIGKILL for `us` microseconds from now: a random moment chosen by the
- * parent, which can fall anywhere, inside a library call included. */
-static void arm_kill(unsigned long long us)
+/* Async-signal-safe: "K <seq>\n" on stdout, the window this writer dies in. */
+static void say_window(uint32_t seq)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = die_now;
-    sigaction(SIGALRM, &sa, NULL);
+    char line[24], digits[12];
+    int n = 0, d = 0;
+    line[n++] = 'K';
+    line[n++] = ' ';
+    do
+        digits[d++] = (char)('0' + seq % 10u);
+    while ((seq /= 10u) != 0 && d < (int)sizeof digits);
+    while (d > 0)
+        line[n++] = digits[--d];
+    line[n++] = '\n';
+    (void)!write(STDOUT_FILENO, line, (size_t)n);
+}
+
+#    define AIM_TICK_US 40
+#    define AIM_TICKS 25000 /* about a second of trying, then a plain kill */
+static volatile sig_atomic_t g_aim_ticks;
+
+/* Inside this writer's own write window: seq odd (D being written) and the
+ * shadow holding this writer's message, the same seq before and after the
+ * look. Only the lock holder writes S, so that is this process, mid-Set. */
+static bool in_own_window(uint32_t *seq)
+{
+    if (g_peer.seq == NULL)
+        return false;
+    uint32_t s1 = shim_peer_seq(&g_peer);
+    if ((s1 & 1u) == 0)
+        return false;
+    for (size_t i = 0; i < SHIM_MSG_HEADER; i++)
+        if (__atomic_load_n(&g_peer.shadow[i], __ATOMIC_RELAXED) != g_current[i])
+            return false;
+    *seq = s1;
+    return shim_peer_seq(&g_peer) == s1;
+}
+
+static void set_timer_us(unsigned long long us)
+{
     struct itimerval it;
     memset(&it, 0, sizeof it);
     it.it_value.tv_sec = (time_t)(us / 1000000u);
     it.it_value.tv_usec = (suseconds_t)(us % 1000000u);
     setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Ticks until this writer is inside its own write window, then says so and
+ * dies there; where the layout is unknown, dies at the first tick inside Set. */
+static void aim_now(int sig)
+{
+    (void)sig;
+    uint32_t seq = 0;
+    if (g_in_set && in_own_window(&seq)) {
+        say_window(seq);
+        (void)kill(getpid(), SIGKILL);
+    }
+    if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
+        (void)kill(getpid(), SIGKILL);
+    set_timer_us(AIM_TICK_US);
+}
+
+/* Arms SIGKILL for `us` microseconds from now: a random moment chosen by the
+ * parent, which can fall anywhere, inside a library call included; with
+ * in_set, the first moment from then on that falls inside this writer's own
+ * write window. */
+static void arm_kill(unsigned long long us, bool in_set)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = in_set ? aim_now : die_now;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    set_timer_us(us);
 }
 #endif
 
@@ -81,19 +152,34 @@ static void make_overlong(dllmem_unit *buf, size_t cap, uint32_t id, uint32_t se
     buf[2 * cap - 1] = 0;
 }
 
-/* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] */
+/* What one worker has seen so far; sent as P and D lines (stress.h). */
+struct tally {
+    long ops, verified, torn, lost, untouched, overlapped, changed, initial_empty;
+};
+
+static void send(char tag, const struct tally *t, const char *tail)
+{
+    printf("%c %ld %ld %ld %ld %ld %ld %ld %ld%s\n", tag, t->ops, t->verified, t->torn, t->lost,
+           t->untouched, t->overlapped, t->changed, t->initial_empty, tail);
+}
+
+/* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset] */
 int stress_child_main(int argc, char **argv)
 {
     if (argc < 6)
         return STRESS_USAGE;
-    bool overlong = argc >= 7 && strcmp(argv[6], "overlong") == 0;
+    bool overlong = false, kill_in_set = false;
+    for (int i = 6; i < argc; i++) {
+        overlong = overlong || strcmp(argv[i], "overlong") == 0;
+        kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
+    }
     uint64_t t0 = stress_now_ns();
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
-    if (kill_us > 0)
-        arm_kill(kill_us);
     struct stress_child_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
                                   strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (kill_us > 0)
+        arm_kill(kill_us, kill_in_set && a.writer);
 
     shim_lib lib;
     char err[512];
@@ -110,47 +196,143 @@ int stress_child_main(int argc, char **argv)
     }
 
     size_t cap = shim_lib_is_extended(&lib) ? lib.x_capacity() : 2048;
+    const char *name = getenv("DLLMEM_NAME");
+    if (name != NULL)
+        shim_peer_open(&g_peer, name, cap);           /* seq stays NULL without the layout */
     dllmem_unit *buf = malloc(2 * cap * sizeof *buf); /* room for over-long strings */
     if (buf == NULL)
         return STRESS_RUNNER_ERROR;
     uint32_t rng = a.id * 2654435761u ^ (uint32_t)getpid();
     if (rng == 0)
         rng = 1;
-    long ops = 0, verified = 0, torn = 0;
+    struct tally t = {0, 0, 0, 0, 0, 0, 0, 0};
+    bool seen_value = false; /* a Set had completed: an empty read is a lost value */
+    uint32_t last_w = 0, last_s = 0;
     uint64_t deadline = t1 + (uint64_t)a.duration_ms * 1000000u;
     for (;;) {
-        if (a.ops > 0 ? ops >= a.ops : stress_now_ns() >= deadline)
+        if (a.ops > 0 ? t.ops >= a.ops : stress_now_ns() >= deadline)
             break;
         if (a.writer) {
             uint32_t r = xorshift(&rng);
             if (overlong && r % 10u == 0) {
-                make_overlong(buf, cap, a.id, (uint32_t)ops);
+                make_overlong(buf, cap, a.id, (uint32_t)t.ops);
             } else {
                 size_t len = SHIM_MSG_HEADER + r % (cap - SHIM_MSG_HEADER);
-                shim_msg_make(buf, len, a.id, (uint32_t)ops);
+                shim_msg_make(buf, len, a.id, (uint32_t)t.ops);
             }
+            memcpy(g_current, buf, sizeof g_current);
+            g_in_set = 1;
             lib.set(buf);
-        } else {
-            lib.get(buf, (uint32_t)cap);
-            if (shim_msg_valid(buf, shim_ulen(buf))) {
-                verified++;
-            } else {
-                torn++;
-                ops++;
-                printf("P %ld %ld %ld\n", ops, verified, torn); /* at once: we may be killed */
-                continue;
-            }
+            g_in_set = 0;
+            t.ops++;
+            send('P', &t, ""); /* every Set: the parent accounts for each one */
+            continue;
         }
-        ops++;
-        if (ops % PROGRESS_OPS == 0)
-            printf("P %ld %ld %ld\n", ops, verified, torn);
+        /* Reader: a poisoned buffer, the sequence word around the read. */
+        shim_poison(buf, cap);
+        uint32_t s1 = g_peer.seq != NULL ? shim_peer_seq(&g_peer) : 0;
+        lib.get(buf, (uint32_t)cap);
+        uint32_t s2 = g_peer.seq != NULL ? shim_peer_seq(&g_peer) : 0;
+        if (s1 >= 2)
+            seen_value = true; /* a Set completed before this read began */
+        if (s1 != s2 || (s1 & 1u) != 0)
+            t.overlapped++;
+        size_t n = 0;
+        shim_read_kind k = shim_msg_classify(buf, cap, &n);
+        t.ops++;
+        bool bad = false;
+        if (k == SHIM_READ_MESSAGE) {
+            uint32_t w = 0, s = 0;
+            shim_msg_ids(buf, n, &w, &s);
+            if (seen_value && (w != last_w || s != last_s)) {
+                t.changed++;
+                if (g_peer.seq == NULL)
+                    t.overlapped++; /* without the layout: a new value is the evidence */
+            }
+            last_w = w;
+            last_s = s;
+            seen_value = true;
+            t.verified++;
+        } else if (k == SHIM_READ_EMPTY && !seen_value) {
+            t.initial_empty++; /* no Set had completed yet */
+        } else {
+            bad = true;
+            if (k == SHIM_READ_EMPTY)
+                t.lost++;
+            else if (k == SHIM_READ_UNTOUCHED)
+                t.untouched++;
+            else
+                t.torn++;
+        }
+        if (bad || t.ops % PROGRESS_OPS == 0)
+            send('P', &t, ""); /* a bad read at once: we may be killed */
     }
     free(buf);
+    shim_peer_close(&g_peer);
     shim_lib_unload(&lib);
     /* Its own life so far (load, work, unload): what the parent's random
      * kill moments are drawn from. */
-    printf("D %ld %ld %ld %llu\n", ops, verified, torn, (unsigned long long)(stress_now_ns() - t0));
+    char tail[32];
+    snprintf(tail, sizeof tail, " %llu", (unsigned long long)(stress_now_ns() - t0));
+    send('D', &t, tail);
     return STRESS_OK;
+}
+
+#if !defined(_WIN32)
+static volatile sig_atomic_t g_holder_stop;
+static void holder_stop(int sig)
+{
+    (void)sig;
+    g_holder_stop = 1;
+}
+#endif
+
+/* argv: LIBRARY. Attaches before any worker, prints "H <sequence> <capacity>", holds
+ * the segment until SIGTERM (or its parent is gone), then prints
+ * "F <sequence> <kind of a final read> <its length>" and detaches. The
+ * sequence (dllmem_get_info: completed Sets) is "-" without the extended API. */
+int stress_holder_main(int argc, char **argv)
+{
+#if defined(_WIN32)
+    (void)argc, (void)argv;
+    return STRESS_USAGE; /* the runner holds no segment on Windows */
+#else
+    if (argc < 1)
+        return STRESS_USAGE;
+    signal(SIGTERM, holder_stop);
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    shim_lib lib;
+    char err[512];
+    if (!shim_lib_load(&lib, argv[0], err, sizeof err)) {
+        printf("E load %s\n", err);
+        return STRESS_RUNNER_ERROR;
+    }
+    bool ext = shim_lib_is_extended(&lib);
+    size_t cap = ext ? lib.x_capacity() : 2048;
+    dllmem_info info;
+    if (ext && lib.x_get_info(&info) == DLLMEM_OK)
+        printf("H %llu %zu\n", (unsigned long long)info.sequence, cap);
+    else
+        printf("H - %zu\n", cap);
+    pid_t parent = getppid();
+    /* Bounded by the runner's life: it stops the holder, or dies. */
+    while (!g_holder_stop && getppid() == parent)
+        usleep(2000);
+    dllmem_unit *buf = malloc(cap * sizeof *buf);
+    if (buf == NULL)
+        return STRESS_RUNNER_ERROR;
+    shim_poison(buf, cap);
+    lib.get(buf, (uint32_t)cap);
+    size_t n = 0;
+    shim_read_kind k = shim_msg_classify(buf, cap, &n);
+    if (ext && lib.x_get_info(&info) == DLLMEM_OK)
+        printf("F %llu %s %zu\n", (unsigned long long)info.sequence, shim_read_kind_name(k), n);
+    else
+        printf("F - %s %zu\n", shim_read_kind_name(k), n);
+    free(buf);
+    shim_lib_unload(&lib);
+    return STRESS_OK;
+#endif
 }
 
 int stress_trivial_main(void) { return 0; }

@@ -1,8 +1,11 @@
 /*
  * dllmem-stress: many child processes load the library at once, write and
- * read self-checking messages, get killed at random, and the parent reports
- * torn reads, wedges, leaks, attach latency and throughput. Exit 0 only when
- * nothing was violated.
+ * read self-checking messages, get killed at random (or, with --kill-in-set,
+ * inside their own write window), and the parent reports torn and lost reads,
+ * lost Sets, repairs, wedges, leaks, attach latency and throughput. Exit 0
+ * only when nothing was violated and the run gathered enough evidence: reads
+ * verified, reads that overlapped a write, repairs; below those floors the
+ * verdict is "inconclusive" (exit 4).
  */
 #define _GNU_SOURCE
 #include "shim.h"
@@ -26,6 +29,8 @@ struct options {
     char name[128];
     long children, parallel, writers, ops, size;
     double duration_s, kill_rate, wedge_s;
+    double kill_in_set; /* fraction of writers killed in their window; < 0: off */
+    long min_verified, min_overlap, min_repairs;
     unsigned seed;
     bool quiet, overlong;
 };
@@ -35,7 +40,7 @@ struct worker {
     shim_child c;
     bool used, writer, killed_by_us, wedged, done, errored;
     uint64_t start_ns, last_ns;
-    long ops, verified, torn;
+    long ops, verified, torn, lost, untouched, overlapped, changed, initial_empty;
     uint64_t life_ns; /* as the child measured it, from its D line */
     char line[512];
     size_t llen;
@@ -44,7 +49,19 @@ struct worker {
 struct totals {
     long started, finished, killed, kills_missed, crashed, wedges, errors_attach, errors_exit,
         errors_other;
-    long ops, verified, torn;
+    long ops, verified, torn, lost, untouched, overlapped, changed, initial_empty;
+    /* Set accounting: Sets writers saw return, writers that did not finish
+     * (each may have completed one more Set than it reported). */
+    long sets_reported, writers_unfinished;
+    /* Kill-in-Set: the odd sequences writers died in (K lines). */
+    uint32_t *windows;
+    long n_windows, max_windows, repairs;
+    /* The holder: sequence before and after, and its final read. */
+    bool held, accounted;
+    unsigned long long seq_before, seq_after;
+    char final_kind[16];
+    size_t final_len;
+    long lost_sets, phantom_sets;
     uint64_t *attach_ns; /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
@@ -78,12 +95,19 @@ static void usage(FILE *f)
         "  --name NAME        segment name (default dllmem-stress-PID)\n"
         "  --json FILE        also write the report as JSON\n"
         "  --overlong         one Set in ten stores a string of twice the capacity\n"
+        "  --kill-in-set [F]  kill a fraction F (default 1) of writers inside their own\n"
+        "                     write window, so the next writer must repair\n"
+        "  --min-verified N   inconclusive below N verified non-empty reads (default 1000)\n"
+        "  --min-overlap N    inconclusive below N reads that overlapped a write (default 20)\n"
+        "  --min-repairs N    with --kill-in-set: inconclusive below N repairs (default 1)\n"
         "  --quiet            no progress lines\n"
-        "exit: 0 clean, 1 violations, 2 usage, 3 runner error\n");
+        "exit: 0 clean, 1 violations, 2 usage, 3 runner error, 4 inconclusive\n");
 }
 
 static bool parse_long(const char *s, long lo, long hi, long *out)
 {
+    if (s == NULL)
+        return false;
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -95,6 +119,8 @@ static bool parse_long(const char *s, long lo, long hi, long *out)
 
 static bool parse_double(const char *s, double lo, double hi, double *out)
 {
+    if (s == NULL)
+        return false;
     char *end;
     errno = 0;
     double v = strtod(s, &end);
@@ -113,7 +139,9 @@ static int parse_options(int argc, char **argv, struct options *o)
                                           {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
                                           {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
                                           {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},      {0, 0, 0, 0}};
+                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
+                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
+                                          {"min-repairs", 1, 0, 'R'},   {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -123,12 +151,16 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->kill_rate = 0.05;
     o->wedge_s = 10;
     o->seed = 1;
+    o->kill_in_set = -1;
+    o->min_verified = 1000;
+    o->min_overlap = 20;
+    o->min_repairs = 1;
     snprintf(o->name, sizeof o->name, "dllmem-stress-%ld", (long)getpid());
     int ch;
     long v;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
-        const char *bad = NULL;
+        const char *bad = NULL, *value = optarg;
         switch (ch) {
         case 'l': o->library = optarg; break;
         case 'n':
@@ -170,7 +202,8 @@ static int parse_options(int argc, char **argv, struct options *o)
                 bad = "--seed";
             break;
         case 'N':
-            if (strlen(optarg) == 0 || strlen(optarg) >= sizeof o->name || strchr(optarg, '/'))
+            if (optarg == NULL || strlen(optarg) == 0 || strlen(optarg) >= sizeof o->name ||
+                strchr(optarg, '/'))
                 bad = "--name";
             else
                 snprintf(o->name, sizeof o->name, "%s", optarg);
@@ -178,13 +211,36 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'j': o->json = optarg; break;
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
+        case 'K': {
+            /* Optional value: "--kill-in-set=F", or "--kill-in-set F" when F is a number. */
+            const char *f = optarg;
+            if (f == NULL && optind < argc && argv[optind][0] != '-')
+                value = f = argv[optind++];
+            if (f == NULL)
+                o->kill_in_set = 1;
+            else if (!parse_double(f, 0, 1, &o->kill_in_set))
+                bad = "--kill-in-set";
+            break;
+        }
+        case 'V':
+            if (!parse_long(optarg, 0, 1000000000, &o->min_verified))
+                bad = "--min-verified";
+            break;
+        case 'O':
+            if (!parse_long(optarg, 0, 1000000000, &o->min_overlap))
+                bad = "--min-overlap";
+            break;
+        case 'R':
+            if (!parse_long(optarg, 0, 1000000000, &o->min_repairs))
+                bad = "--min-repairs";
+            break;
         case 'h': usage(stdout); exit(STRESS_OK);
         default:
             fprintf(stderr, "dllmem-stress: unknown option %s (try --help)\n", argv[optind - 1]);
             return STRESS_USAGE;
         }
         if (bad != NULL) {
-            fprintf(stderr, "dllmem-stress: invalid value \"%s\" for %s\n", optarg, bad);
+            fprintf(stderr, "dllmem-stress: invalid value \"%s\" for %s\n", value, bad);
             return STRESS_USAGE;
         }
     }
@@ -239,19 +295,27 @@ static int numbers(const char *line, unsigned long long *out, int n)
 /* Parses one line a worker sent (see stress.h for the protocol). */
 static void on_line(struct worker *w, const char *line, struct totals *t)
 {
-    unsigned long long v[4] = {0, 0, 0, 0};
+    unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     w->last_ns = stress_now_ns();
     if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
             t->attach_ns[t->n_attach++] = v[0];
-    } else if ((line[0] == 'P' && numbers(line, v, 3) == 3) ||
-               (line[0] == 'D' && numbers(line, v, 4) == 4)) {
+    } else if ((line[0] == 'P' && numbers(line, v, 8) == 8) ||
+               (line[0] == 'D' && numbers(line, v, 9) == 9)) {
         w->ops = (long)v[0];
         w->verified = (long)v[1];
         w->torn = (long)v[2];
+        w->lost = (long)v[3];
+        w->untouched = (long)v[4];
+        w->overlapped = (long)v[5];
+        w->changed = (long)v[6];
+        w->initial_empty = (long)v[7];
         w->done = line[0] == 'D';
         if (w->done)
-            w->life_ns = v[3];
+            w->life_ns = v[8];
+    } else if (line[0] == 'K' && numbers(line, v, 1) == 1) {
+        if (t->windows != NULL && t->n_windows < t->max_windows)
+            t->windows[t->n_windows++] = (uint32_t)v[0];
     } else if (strncmp(line, "E attach", 8) == 0) {
         w->errored = true;
         t->errors_attach++;
@@ -298,10 +362,11 @@ static void progress(const struct options *o, const struct totals *t, long alive
     last = now;
     double secs = (double)(now - t0) / 1e9;
     fprintf(stderr,
-            "%schildren %ld/%ld alive %ld killed %ld torn %ld wedges %ld  %.0f children/s%s",
+            "%schildren %ld/%ld alive %ld killed %ld in-window %ld torn %ld lost %ld wedges %ld  "
+            "%.0f children/s%s",
             tty ? "\r" : "", t->finished, t->started > 0 ? (long)o->children : 0, alive, t->killed,
-            t->torn, t->wedges, secs > 0 ? (double)t->finished / secs : 0.0,
-            tty && !final ? "  " : "\n");
+            t->n_windows, t->torn, t->lost + t->untouched, t->wedges,
+            secs > 0 ? (double)t->finished / secs : 0.0, tty && !final ? "  " : "\n");
 }
 
 /* Spawns `children` children `parallel` at a time and runs them to the end.
@@ -337,7 +402,17 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             snprintf(ops, sizeof ops, "%ld", o->duration_s > 0 ? 0 : o->ops);
             snprintf(dur, sizeof dur, "%ld", (long)(o->duration_s * 1000));
             uint64_t kill_after = 0;
-            if (workers && (double)(rnd() % 1000000u) < o->kill_rate * 1e6) {
+            bool aimed = workers && w->writer && o->kill_in_set >= 0 &&
+                         (double)(rnd() % 1000000u) < o->kill_in_set * 1e6;
+            if (aimed) {
+                /* From a moment within its first 2 ms on, the first instant
+                 * inside its own write window; it writes until then (the
+                 * child gives up aiming after about a second, and its
+                 * duration bounds it). */
+                kill_after = 1u + rnd() % 2000u;
+                snprintf(ops, sizeof ops, "0");
+                snprintf(dur, sizeof dur, "5000");
+            } else if (workers && (double)(rnd() % 1000000u) < o->kill_rate * 1e6) {
                 /* A random moment in a typical child's life: loading, attaching,
                  * mid-Set, mid-Get or detaching. The child's own timer delivers
                  * it, since this parent cannot be scheduled that precisely. */
@@ -345,8 +420,13 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 kill_after = 1u + rnd() % (life / 1000u + 1u);
             }
             snprintf(kill_us, sizeof kill_us, "%llu", (unsigned long long)kill_after);
-            const char *args[] = {o->library, w->writer ? "w" : "r",           id,  ops, dur,
-                                  kill_us,    o->overlong ? "overlong" : NULL, NULL};
+            const char *args[] = {
+                o->library, w->writer ? "w" : "r", id, ops, dur, kill_us, NULL, NULL, NULL};
+            int na = 6;
+            if (o->overlong)
+                args[na++] = "overlong";
+            if (aimed)
+                args[na++] = "killinset";
             if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
                 fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
                 ok = false;
@@ -389,6 +469,16 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             t->ops += w->ops;
             t->verified += w->verified;
             t->torn += w->torn;
+            t->lost += w->lost;
+            t->untouched += w->untouched;
+            t->overlapped += w->overlapped;
+            t->changed += w->changed;
+            t->initial_empty += w->initial_empty;
+            if (workers && w->writer) {
+                t->sets_reported += w->ops;
+                if (!w->done)
+                    t->writers_unfinished++; /* one more Set may have landed */
+            }
             w->used = false;
             alive--;
             t->finished++;
@@ -418,6 +508,114 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     if (!ok)
         shim_reap_all();
     return ok;
+}
+
+/* Splits the next space-separated token off *p into tok; false at the end. */
+static bool token(const char **p, char *tok, size_t len)
+{
+    while (**p == ' ')
+        (*p)++;
+    size_t n = 0;
+    while (**p != '\0' && **p != ' ' && **p != '\n') {
+        if (n + 1 < len)
+            tok[n++] = **p;
+        (*p)++;
+    }
+    tok[n] = '\0';
+    return n > 0;
+}
+
+/* A whole unsigned decimal token; false for "-" or anything else. */
+static bool unsigned_token(const char *tok, unsigned long long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoull(tok, &end, 10);
+    return errno == 0 && tok[0] >= '0' && tok[0] <= '9' && *end == '\0';
+}
+
+/* The holder: attached before the first worker and until after the last, so
+ * the segment (and its sequence, the count of completed Sets) lives through
+ * the whole run. POSIX only: on Windows the run is not accounted. */
+struct holder {
+    shim_child c;
+    bool running;
+    shim_peer peer; /* the runner's own view of the sequence word */
+};
+
+static void holder_start(const struct options *o, struct holder *h, struct totals *t)
+{
+    memset(h, 0, sizeof *h);
+#if !defined(_WIN32)
+    char envbuf[2][160];
+    const char *envp[3];
+    env_for_children(o, envbuf, envp);
+    const char *args[] = {o->library, NULL};
+    if (!shim_spawn_role(&h->c, "holder", args, envp))
+        return;
+    h->running = true;
+    char line[128], seq[32], capacity[32];
+    unsigned long long cap = 0;
+    const char *p = line + 1;
+    if (shim_child_read_line(&h->c, 30000, line, sizeof line) && line[0] == 'H' &&
+        token(&p, seq, sizeof seq) && token(&p, capacity, sizeof capacity) &&
+        unsigned_token(capacity, &cap)) {
+        t->held = true;
+        t->accounted = unsigned_token(seq, &t->seq_before); /* "-": no dllmem_get_info */
+    } else {
+        fprintf(stderr, "dllmem-stress: the holder did not attach: %s\n", line);
+        t->errors_other++;
+    }
+    shim_peer_open(&h->peer, o->name, (size_t)cap);
+#else
+    (void)o, (void)t;
+#endif
+}
+
+/* Stops the holder: its final line gives the sequence after the run and what
+ * a last read found. Also decides which kill-in-Set windows were repaired:
+ * a sequence left odd by a dead writer moves on only by a repair. */
+static void holder_stop(struct holder *h, struct totals *t)
+{
+    if (h->peer.seq != NULL) {
+        uint32_t now = shim_peer_seq(&h->peer);
+        for (long i = 0; i < t->n_windows; i++) {
+            uint32_t ahead = now - t->windows[i];
+            if (ahead != 0 && ahead < 0x80000000u)
+                t->repairs++;
+        }
+    }
+    shim_peer_close(&h->peer);
+    if (!h->running)
+        return;
+    shim_child_kill(&h->c, SIGTERM);
+    char out[256] = "";
+    int rc = shim_child_wait(&h->c, 30000, out, sizeof out);
+    char seq[32] = "", kind[16] = "", len[32] = "";
+    unsigned long long n = 0;
+    const char *f = strstr(out, "F ");
+    const char *p = f != NULL ? f + 1 : "";
+    if (rc == 0 && f != NULL && token(&p, seq, sizeof seq) && token(&p, kind, sizeof kind) &&
+        token(&p, len, sizeof len) && unsigned_token(len, &n)) {
+        if (!unsigned_token(seq, &t->seq_after))
+            t->accounted = false;
+    } else {
+        fprintf(stderr, "dllmem-stress: the holder ended badly (exit %d): %s\n", rc, out);
+        t->held = false;
+        t->accounted = false;
+        t->errors_other++;
+    }
+    snprintf(t->final_kind, sizeof t->final_kind, "%s", kind);
+    t->final_len = (size_t)n;
+    if (t->accounted) {
+        /* Every Set a writer saw return must be in the sequence; at most one
+         * more per writer that did not finish (killed mid-Set or just after). */
+        long landed = (long)(t->seq_after - t->seq_before);
+        if (landed < t->sets_reported)
+            t->lost_sets = t->sets_reported - landed;
+        if (landed > t->sets_reported + t->writers_unfinished)
+            t->phantom_sets = landed - t->sets_reported - t->writers_unfinished;
+    }
 }
 
 /* After every child is gone: a fresh attach must start empty, and its detach
@@ -455,48 +653,120 @@ static double pct_us(const struct totals *t, double p)
     return (double)t->attach_ns[i] / 1000.0;
 }
 
+/* The final read: a whole message once any Set landed, else empty. */
+static bool final_read_bad(const struct totals *t)
+{
+    if (!t->held)
+        return false;
+    bool wrote = t->sets_reported > 0;
+    return strcmp(t->final_kind, wrote ? "message" : "empty") != 0;
+}
+
 static long violations(const struct totals *t)
 {
-    return t->torn + t->wedges + t->crashed + t->errors_attach + t->errors_exit + t->errors_other +
-           (t->leaked_segment ? 1 : 0) + (!t->probe_ran || !t->probe_empty) +
-           (t->leaked_fds ? 1 : 0) + (t->leaked_children ? 1 : 0);
+    return t->torn + t->lost + t->untouched + t->lost_sets + t->phantom_sets + t->wedges +
+           t->crashed + t->errors_attach + t->errors_exit + t->errors_other +
+           (final_read_bad(t) ? 1 : 0) + (t->leaked_segment ? 1 : 0) +
+           (!t->probe_ran || !t->probe_empty) + (t->leaked_fds ? 1 : 0) +
+           (t->leaked_children ? 1 : 0);
+}
+
+/* Evidence the run needs before it may pass: a short message naming what
+ * fell below its floor, or NULL. */
+static const char *inconclusive(const struct options *o, const struct totals *t, char *buf,
+                                size_t len)
+{
+    if (t->verified < o->min_verified)
+        snprintf(buf, len, "%ld verified non-empty reads, below --min-verified %ld", t->verified,
+                 o->min_verified);
+    else if (t->overlapped < o->min_overlap)
+        snprintf(buf, len, "%ld reads overlapped a write, below --min-overlap %ld", t->overlapped,
+                 o->min_overlap);
+    else if (o->kill_in_set > 0 && t->repairs < o->min_repairs)
+        snprintf(buf, len, "%ld repairs, below --min-repairs %ld", t->repairs, o->min_repairs);
+    else
+        return NULL;
+    return buf;
+}
+
+static const char *verdict(const struct options *o, const struct totals *t)
+{
+    char why[160];
+    if (violations(t))
+        return "FAIL";
+    return inconclusive(o, t, why, sizeof why) ? "INCONCLUSIVE" : "PASS";
 }
 
 static void report(const struct options *o, const struct totals *t, FILE *f, bool json)
 {
     double ratio = t->baseline_per_s > 0 ? t->children_per_s / t->baseline_per_s : 0;
     double ops_s = t->wall_s > 0 ? (double)t->ops / t->wall_s : 0;
+    char why[160];
+    const char *short_of = inconclusive(o, t, why, sizeof why);
+    long landed = t->accounted ? (long)(t->seq_after - t->seq_before) : -1;
     if (json) {
-        fprintf(f,
-                "{\n  \"library\": \"%s\",\n  \"children\": %ld, \"parallel\": %ld, "
-                "\"writers\": %ld, \"kill_rate\": %.3f, \"seed\": %u,\n"
-                "  \"started\": %ld, \"finished\": %ld, \"killed\": %ld, \"kills_missed\": %ld,\n"
-                "  \"ops\": %ld, \"verified_reads\": %ld, \"torn_reads\": %ld, \"wedges\": %ld,\n"
-                "  \"errors\": {\"crash\": %ld, \"attach\": %ld, \"exit\": %ld, \"other\": %ld},\n"
-                "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
-                "  \"ops_per_s\": %.0f, \"children_per_s\": %.1f, "
-                "\"baseline_children_per_s\": %.1f, \"ratio_to_baseline\": %.3f,\n"
-                "  \"wall_s\": %.3f,\n"
-                "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
-                "\"fds_leaked\": %s, \"children_left\": %s},\n"
-                "  \"violations\": %ld\n}\n",
-                o->library, o->children, o->parallel, o->writers, o->kill_rate, o->seed, t->started,
-                t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn, t->wedges,
-                t->crashed, t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5),
-                pct_us(t, 0.99), pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio,
-                t->wall_s, t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
-                t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
-                violations(t));
+        fprintf(
+            f,
+            "{\n  \"library\": \"%s\",\n  \"children\": %ld, \"parallel\": %ld, "
+            "\"writers\": %ld, \"kill_rate\": %.3f, \"kill_in_set\": %.3f, \"seed\": %u,\n"
+            "  \"started\": %ld, \"finished\": %ld, \"killed\": %ld, \"kills_missed\": %ld,\n"
+            "  \"ops\": %ld, \"verified_reads\": %ld, \"torn_reads\": %ld, \"lost_reads\": %ld, "
+            "\"untouched_reads\": %ld, \"initial_empty_reads\": %ld,\n"
+            "  \"overlapped_reads\": %ld, \"changed_reads\": %ld,\n"
+            "  \"sets\": {\"reported\": %ld, \"writers_unfinished\": %ld, \"landed\": %ld, "
+            "\"lost\": %ld, \"phantom\": %ld, \"final_read\": \"%s\"},\n"
+            "  \"kills_in_window\": %ld, \"repairs\": %ld,\n"
+            "  \"wedges\": %ld,\n"
+            "  \"errors\": {\"crash\": %ld, \"attach\": %ld, \"exit\": %ld, \"other\": %ld},\n"
+            "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
+            "  \"ops_per_s\": %.0f, \"children_per_s\": %.1f, "
+            "\"baseline_children_per_s\": %.1f, \"ratio_to_baseline\": %.3f,\n"
+            "  \"wall_s\": %.3f,\n"
+            "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
+            "\"fds_leaked\": %s, \"children_left\": %s},\n"
+            "  \"floors\": {\"min_verified\": %ld, \"min_overlap\": %ld, \"min_repairs\": %ld, "
+            "\"short_of\": \"%s\"},\n"
+            "  \"violations\": %ld, \"verdict\": \"%s\"\n}\n",
+            o->library, o->children, o->parallel, o->writers, o->kill_rate, o->kill_in_set, o->seed,
+            t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn,
+            t->lost, t->untouched, t->initial_empty, t->overlapped, t->changed, t->sets_reported,
+            t->writers_unfinished, landed, t->lost_sets, t->phantom_sets,
+            t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->wedges, t->crashed,
+            t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99),
+            pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio, t->wall_s,
+            t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
+            t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
+            o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
+            violations(t), verdict(o, t));
         return;
     }
     fprintf(f, "dllmem-stress report (%s)\n", o->library);
     fprintf(f,
-            "  children        %ld started, %ld finished, %ld killed at random (+%ld finished "
+            "  children        %ld started, %ld finished, %ld killed by the runner (+%ld finished "
             "first); %ld parallel, %ld writers per %ld\n",
             t->started, t->finished, t->killed, t->kills_missed, o->parallel, o->writers,
             o->parallel);
     fprintf(f, "  operations      %ld (%.0f ops/s)\n", t->ops, ops_s);
-    fprintf(f, "  reads           %ld verified, %ld torn\n", t->verified, t->torn);
+    fprintf(
+        f,
+        "  reads           %ld verified, %ld torn, %ld lost (empty after a Set), %ld untouched; "
+        "%ld empty before the first Set\n",
+        t->verified, t->torn, t->lost, t->untouched, t->initial_empty);
+    fprintf(f, "  overlap         %ld reads overlapped a write, %ld saw a new value\n",
+            t->overlapped, t->changed);
+    if (t->accounted)
+        fprintf(f,
+                "  sets            %ld returned, %ld landed (+0..%ld from unfinished writers); "
+                "%ld lost, %ld phantom; final read: %s\n",
+                t->sets_reported, landed, t->writers_unfinished, t->lost_sets, t->phantom_sets,
+                t->final_kind);
+    else
+        fprintf(f, "  sets            %ld returned; not accounted (%s); final read: %s\n",
+                t->sets_reported, t->held ? "no dllmem_get_info" : "no holder on this platform",
+                t->held ? t->final_kind : "n/a");
+    if (o->kill_in_set >= 0)
+        fprintf(f, "  kill-in-Set     %ld writers died inside their write window; %ld repairs\n",
+                t->n_windows, t->repairs);
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);
@@ -512,7 +782,10 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
             t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no");
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
-    fprintf(f, "  violations      %ld -> %s\n", violations(t), violations(t) ? "FAIL" : "PASS");
+    if (violations(t) == 0 && short_of != NULL)
+        fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
+    else
+        fprintf(f, "  violations      %ld -> %s\n", violations(t), verdict(o, t));
 }
 
 static int probe_main(int argc, char **argv)
@@ -536,6 +809,8 @@ int main(int argc, char **argv)
             return stress_child_main(argc - 3, argv + 3);
         if (strcmp(argv[2], "probe") == 0)
             return probe_main(argc - 3, argv + 3);
+        if (strcmp(argv[2], "holder") == 0)
+            return stress_holder_main(argc - 3, argv + 3);
         if (strcmp(argv[2], "trivial") == 0)
             return stress_trivial_main();
         return STRESS_USAGE;
@@ -562,12 +837,23 @@ int main(int argc, char **argv)
     if (t.attach_ns == NULL)
         return STRESS_RUNNER_ERROR;
     t.max_attach = o.children;
-    t.baseline_per_s = base.children_per_s;
-    shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
-    if (!run_fleet(&o, "child", &t)) {
+    t.windows = calloc((size_t)o.children, sizeof *t.windows); /* at most one per child */
+    if (t.windows == NULL) {
         free(t.attach_ns);
         return STRESS_RUNNER_ERROR;
     }
+    t.max_windows = o.children;
+    t.baseline_per_s = base.children_per_s;
+    shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
+    struct holder h;
+    holder_start(&o, &h, &t);
+    if (!run_fleet(&o, "child", &t)) {
+        holder_stop(&h, &t);
+        free(t.attach_ns);
+        free(t.windows);
+        return STRESS_RUNNER_ERROR;
+    }
+    holder_stop(&h, &t);
     end_checks(&o, &t);
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
@@ -578,11 +864,16 @@ int main(int argc, char **argv)
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
             free(t.attach_ns);
+            free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
         report(&o, &t, f, true);
         fclose(f);
     }
     free(t.attach_ns);
-    return violations(&t) ? STRESS_VIOLATION : STRESS_OK;
+    free(t.windows);
+    char why[160];
+    if (violations(&t))
+        return STRESS_VIOLATION;
+    return inconclusive(&o, &t, why, sizeof why) ? STRESS_INCONCLUSIVE : STRESS_OK;
 }

@@ -114,6 +114,21 @@ void shim_segment_unmap(void *p, uint64_t size);
 /* Creates an object with exactly these bytes (size bytes of fill) and mode. */
 bool shim_segment_create(const char *name, uint64_t size, unsigned char fill, unsigned mode);
 
+/* A peer's view of a dllmem segment's sequence word and shadow area
+ * (docs/layout.md), for instruments that aim at the write window (seq odd) or
+ * count reads that overlapped a write. shim_peer_open maps the object and
+ * returns false (seq NULL) when it is not a dllmem segment of this capacity,
+ * such as the canary's; close it either way. */
+typedef struct shim_peer {
+    void *map;
+    uint64_t size;
+    const uint32_t *seq;       /* NULL unless the layout was recognized */
+    const dllmem_unit *shadow; /* S: the string a Set in progress is storing */
+} shim_peer;
+bool shim_peer_open(shim_peer *p, const char *name, size_t capacity);
+void shim_peer_close(shim_peer *p);
+uint32_t shim_peer_seq(const shim_peer *p); /* acquire load; open ones only */
+
 /* Counts of this process's open fds and mappings (from /proc/self). */
 int shim_count_fds(void);
 int shim_count_maps(void);
