@@ -44,6 +44,7 @@ void dllmem_os_writer_unlock(struct dllmem_segment *seg) {
   pthread_mutex_unlock(&g_lock);
 }
 void dllmem_os_yield(void) {}
+void dllmem_os_pause(void) {}
 void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
                         int64_t *attached) {
   (void)seg;

@@ -232,6 +232,10 @@ int role_nobody_attach(int argc, char **argv) {
 
 }  // namespace
 
+#if !defined(_WIN32)
+int survival_role(const std::string &role, int argc, char **argv);  // survival_test.cc
+#endif
+
 int run_role(const std::string &role, int argc, char **argv) {
 #if defined(_WIN32)
   _setmode(_fileno(stdout), _O_BINARY);  // "\n" stays "\n" on the pipe
@@ -248,6 +252,7 @@ int run_role(const std::string &role, int argc, char **argv) {
 #if !defined(_WIN32)
   if (role == "nobody-create") return role_nobody_create(argc, argv);
   if (role == "nobody-attach") return role_nobody_attach(argc, argv);
+  if (int rc = survival_role(role, argc, argv); rc != -1) return rc;
 #endif
   fprintf(stderr, "unknown role %s\n", role.c_str());
   return 2;

@@ -73,6 +73,28 @@ typedef enum dllmem_status {
 #undef DLLMEM_STATUS_ENUM_
 } dllmem_status;
 
+/*
+ * Threads, signals, cancellation, exit.
+ * - Every call is thread-safe and may race calls in other processes.
+ * - Async-signal safety: a Get (GetSharedMem, dllmem_get) on its lock-free
+ *   path is async-signal-safe: it makes no system call and takes no lock.
+ *   After 1000 failed attempts (a writer storing back to back) it falls back
+ *   to the writer lock, which is not: a handler that interrupted a Set of its
+ *   own thread would wait for itself (up to the lock bound, then TIMEOUT and
+ *   an empty string). Set, dllmem_get_info and the rest are not
+ *   async-signal-safe.
+ * - Cancellation: no call is a cancellation point. A thread cancelled while
+ *   it waits for the writer lock keeps waiting (at most the lock bound) and
+ *   the cancel acts at its next cancellation point; nothing stays locked.
+ *   Asynchronous cancellation inside a call is not supported.
+ * - exit() while other threads are inside the calls is safe: the library's
+ *   destructor (DllMain at FreeLibrary) waits up to 50 ms for them, and
+ *   if they are still inside leaves the segment mapped and its locks held
+ *   for the kernel to release at exit, as after a crash. Unloading the
+ *   library (dlclose/FreeLibrary) while other threads are inside its calls
+ *   is undefined, as for any library: its code goes away.
+ */
+
 /* ---- Drop-in exports (the example's ABI) -------------------------------- */
 
 /* Stores the NUL-terminated string; keeps at most capacity-1 units, never

@@ -66,6 +66,9 @@ void dllmem_os_writer_unlock(struct dllmem_segment *seg);
 /* Lets a starved reader give the CPU to a writer. */
 void dllmem_os_yield(void);
 
+/* Sleeps about a millisecond (detach waits for threads inside the exports). */
+void dllmem_os_pause(void);
+
 /* For dllmem_get_info: where the object can be seen, processes attached. */
 void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
                         int64_t *attached);

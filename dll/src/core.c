@@ -63,6 +63,19 @@ static struct dllmem_reason g_attach_reason = {"library has not attached yet"};
 
 static _Thread_local dllmem_status t_last_status = DLLMEM_OK;
 
+/*
+ * Detach safety. The destructor (or DllMain) can run while other threads are
+ * inside the exports: exit() does not stop them. Every export counts itself
+ * in g_inside, then checks g_detaching; detach sets g_detaching, then reads
+ * g_inside. Both pairs are sequentially consistent, so either detach sees
+ * the thread, or the thread sees g_detaching and touches nothing. Detach
+ * waits a bounded time for the threads it sees to leave; if they do not,
+ * it leaves the mapping and the locks to the kernel, as a crash would.
+ */
+static atomic_uint g_inside;
+static atomic_bool g_detaching;
+#define DETACH_WAIT_MS 50
+
 /* A reader retries this often, yielding after READ_SPINS, before it takes the
  * writer lock to guarantee progress against a stream of Sets. */
 #define READ_SPINS 16
@@ -189,6 +202,7 @@ void dllmem_core_attach(void)
 #endif
     struct dllmem_config cfg;
     struct dllmem_reason why = {""};
+    atomic_store(&g_detaching, false); /* an embedding program may attach again */
     dllmem_status st = dllmem_config_from_env(&cfg, &why);
     if (st == DLLMEM_OK) {
         memset(&g_seg, 0, sizeof g_seg);
@@ -207,6 +221,12 @@ void dllmem_core_attach(void)
 
 void dllmem_core_detach(void)
 {
+    atomic_store(&g_detaching, true);
+    for (int ms = 0; atomic_load(&g_inside) != 0u; ms++) {
+        if (ms >= DETACH_WAIT_MS)
+            return; /* a thread is still inside: leave everything as it is */
+        dllmem_os_pause();
+    }
     if (g_seg.base != NULL)
         dllmem_os_detach(&g_seg);
     g_seg.base = NULL;
@@ -214,9 +234,19 @@ void dllmem_core_detach(void)
     dllmem_reason_set(&g_attach_reason, "library has detached");
 }
 
-static struct dllmem_segment *attached(void) { return g_seg.base != NULL ? &g_seg : NULL; }
+/* Brackets every export that touches the segment: NULL when not attached or
+ * detaching. Pair each call with leave(). */
+static struct dllmem_segment *enter(void)
+{
+    atomic_fetch_add(&g_inside, 1u);
+    if (atomic_load(&g_detaching) || g_seg.base == NULL)
+        return NULL;
+    return &g_seg;
+}
 
-struct dllmem_segment *dllmem_core_segment(void) { return attached(); }
+static void leave(void) { atomic_fetch_sub_explicit(&g_inside, 1u, memory_order_release); }
+
+struct dllmem_segment *dllmem_core_segment(void) { return g_seg.base != NULL ? &g_seg : NULL; }
 
 /* ---- the protocol ------------------------------------------------------------ */
 
@@ -383,9 +413,9 @@ static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t c
 
 /* ---- exports ------------------------------------------------------------------ */
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len, size_t *stored)
+static dllmem_status set_units(struct dllmem_segment *seg, const dllmem_unit *str, size_t len,
+                               size_t *stored)
 {
-    struct dllmem_segment *seg = attached();
     size_t ignored;
     if (stored == NULL)
         stored = &ignored;
@@ -409,9 +439,16 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t l
     return n == len ? DLLMEM_OK : DLLMEM_TRUNCATED;
 }
 
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t len, size_t *stored)
+{
+    dllmem_status st = set_units(enter(), str, len, stored);
+    leave();
+    return st;
+}
+
 DLLMEM_API void DLLMEM_CALL SetSharedMem(dllmem_unit *lpszBuf)
 {
-    struct dllmem_segment *seg = attached();
+    struct dllmem_segment *seg = enter();
     dllmem_status st;
     if (seg == NULL) {
         st = DLLMEM_NOT_ATTACHED;
@@ -426,12 +463,13 @@ DLLMEM_API void DLLMEM_CALL SetSharedMem(dllmem_unit *lpszBuf)
         if (st == DLLMEM_OK && n != len)
             st = DLLMEM_TRUNCATED;
     }
+    leave();
     t_last_status = st;
 }
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, size_t *full_len)
+static dllmem_status get_units(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
+                               size_t *full_len)
 {
-    struct dllmem_segment *seg = attached();
     size_t ignored;
     if (full_len == NULL)
         full_len = &ignored;
@@ -444,6 +482,13 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, si
     return load(seg, buf, cch, full_len);
 }
 
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, size_t *full_len)
+{
+    dllmem_status st = get_units(enter(), buf, cch, full_len);
+    leave();
+    return st;
+}
+
 DLLMEM_API void DLLMEM_CALL GetSharedMem(dllmem_unit *lpszBuf, uint32_t cchSize)
 {
     size_t full;
@@ -452,8 +497,10 @@ DLLMEM_API void DLLMEM_CALL GetSharedMem(dllmem_unit *lpszBuf, uint32_t cchSize)
 
 DLLMEM_API size_t DLLMEM_CALL dllmem_capacity(void)
 {
-    struct dllmem_segment *seg = attached();
-    return seg != NULL ? seg->capacity : 0u;
+    struct dllmem_segment *seg = enter();
+    size_t cap = seg != NULL ? seg->capacity : 0u;
+    leave();
+    return cap;
 }
 
 DLLMEM_API dllmem_status DLLMEM_CALL dllmem_attach_status(void) { return g_attach_status; }
@@ -462,9 +509,8 @@ DLLMEM_API const char *DLLMEM_CALL dllmem_attach_reason(void) { return g_attach_
 
 DLLMEM_API dllmem_status DLLMEM_CALL dllmem_last_status(void) { return t_last_status; }
 
-DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
+static dllmem_status describe(struct dllmem_segment *seg, dllmem_info *info)
 {
-    struct dllmem_segment *seg = attached();
     if (info == NULL)
         return DLLMEM_INVALID_ARGUMENT;
     memset(info, 0, sizeof *info);
@@ -484,4 +530,11 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
         seg->ctl != NULL ? atomic_load_explicit(&seg->ctl->seq, memory_order_acquire) / 2u : 0u;
     dllmem_os_describe(seg, info->path, sizeof info->path, &info->attached);
     return DLLMEM_OK;
+}
+
+DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get_info(dllmem_info *info)
+{
+    dllmem_status st = describe(enter(), info);
+    leave();
+    return st;
 }

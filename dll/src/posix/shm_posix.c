@@ -51,14 +51,20 @@ static int g_attach_wait_ms = ATTACH_WAIT_MS;
 static int g_writer_wait_ms = WRITER_WAIT_MS;
 #define OWNER_CHECK_NS 1000000L /* ask the kernel about a holder once per ms */
 
+/* Open-file-description locks are required. Classic (process-associated)
+ * locks would be dropped whole by any close() or dup2() of the object in the
+ * process, e.g. a forked child's, and the object unlinked under processes
+ * still attached; without OFD locks attach refuses and says so. */
 #if defined(F_OFD_SETLK)
+#    define HAVE_OFD_LOCKS 1
 #    define CMD_SETLK F_OFD_SETLK
 #    define CMD_GETLK F_OFD_GETLK
 #else
-/* Process-associated locks: correct while one attach per process is open. */
-#    define CMD_SETLK F_SETLK
+#    define HAVE_OFD_LOCKS 0
+#    define CMD_SETLK F_SETLK /* never used: attach refuses first */
 #    define CMD_GETLK F_GETLK
 #endif
+static bool g_no_ofd_locks = !HAVE_OFD_LOCKS; /* test builds can pretend */
 
 /* ---- system calls, through a table so test builds can inject failures ------- */
 
@@ -89,11 +95,17 @@ static bool injected(int which)
     return true;
 }
 
+/* Test builds: the slot claim_slot tries first (DLLMEM_TEST_SLOT), 0 = by pid. */
+static uint32_t g_first_slot;
+
 #if defined(DLLMEM_TESTING)
 /* DLLMEM_TEST_FAIL=call[@N][,call[@N]...] makes the named call fail with a
  * fitting errno, every time or only its Nth time since attach, so a test can
  * walk a failure through every call site. DLLMEM_TEST_WAIT_MS bounds lock
- * waits; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D. */
+ * waits; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D, and
+ * DLLMEM_TEST_PAUSE_MIDWRITE_MS=N makes it sleep there (under 1 s);
+ * DLLMEM_TEST_NO_OFD=1 acts as a system without OFD locks; DLLMEM_TEST_SLOT=N
+ * makes attach try slot N first (to reuse a dead process's slot). */
 static void load_test_faults(void)
 {
     static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
@@ -111,6 +123,10 @@ static void load_test_faults(void)
         g_attach_wait_ms = (int)strtol(wait, NULL, 10);
         g_writer_wait_ms = g_attach_wait_ms;
     }
+    const char *no_ofd = getenv("DLLMEM_TEST_NO_OFD"); /* NOLINT(concurrency-mt-unsafe) */
+    g_no_ofd_locks = !HAVE_OFD_LOCKS || (no_ofd != NULL && no_ofd[0] == '1');
+    const char *slot = getenv("DLLMEM_TEST_SLOT"); /* NOLINT(concurrency-mt-unsafe) */
+    g_first_slot = slot != NULL ? (uint32_t)strtoul(slot, NULL, 10) : 0u;
 }
 
 void dllmem_os_test_midwrite(void)
@@ -118,6 +134,12 @@ void dllmem_os_test_midwrite(void)
     const char *stop = getenv("DLLMEM_TEST_STOP_MIDWRITE"); /* NOLINT(concurrency-mt-unsafe) */
     if (stop != NULL && stop[0] == '1')
         (void)raise(SIGSTOP);
+    const char *pause = getenv("DLLMEM_TEST_PAUSE_MIDWRITE_MS"); /* NOLINT */
+    if (pause != NULL)
+    {
+        struct timespec ts = {0, strtol(pause, NULL, 10) % 1000 * 1000000L};
+        (void)nanosleep(&ts, NULL);
+    }
 }
 #else
 static void load_test_faults(void) {}
@@ -219,6 +241,18 @@ static void os_reason(struct dllmem_reason *why, const char *name, const char *c
 
 /* ---- attach -------------------------------------------------------------------- */
 
+/* The name shm_open takes for the object: "/" + the configured name. */
+struct object_name {
+    char text[DLLMEM_NAME_MAX + 2];
+};
+
+static struct object_name object_name(const char *name)
+{
+    struct object_name o;
+    (void)snprintf(o.text, sizeof o.text, "/%s", name);
+    return o;
+}
+
 /* Internal to attach: go round again (orphaned object, abandoned init). Never
  * leaves this file; chosen outside the public status range. */
 #define ATTACH_RETRY ((dllmem_status)0x7f)
@@ -270,6 +304,43 @@ static dllmem_status inspect(int fd, uint64_t object_bytes, const struct dllmem_
     return *reusable ? DLLMEM_OK : st;
 }
 
+/* Maps the object read-write through an open file description of its own,
+ * which never carries a lock. A mapping keeps its description alive, and a
+ * forked child inherits the mapping: had it mapped lock_fd's description, a
+ * child living on would keep this attach's locks (its DMS share, its slot,
+ * so the writer lock's liveness) after this process died. */
+static dllmem_status map_object(int lock_fd, const struct dllmem_config *cfg, size_t len,
+                                void **out, struct dllmem_reason *why)
+{
+    struct object_name oname = object_name(cfg->name);
+    int fd = sys_shm_open(oname.text, O_RDWR | O_NONBLOCK, 0600);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return ATTACH_RETRY; /* unlinked under us */
+        os_reason(why, cfg->name, "shm_open", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    struct stat a, b;
+    if (sys_fstat(lock_fd, &a) != 0 || sys_fstat(fd, &b) != 0) {
+        os_reason(why, cfg->name, "fstat", errno);
+        (void)close(fd);
+        return DLLMEM_OS_ERROR;
+    }
+    if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+        (void)close(fd);
+        return ATTACH_RETRY; /* the name was given to another object under us */
+    }
+    void *p = sys_mmap(len, PROT_READ | PROT_WRITE, fd);
+    int err = errno;
+    (void)close(fd); /* the mapping keeps what it needs */
+    if (p == MAP_FAILED) {
+        os_reason(why, cfg->name, "mmap", err);
+        return DLLMEM_OS_ERROR;
+    }
+    *out = p;
+    return DLLMEM_OK;
+}
+
 /* Holding DMS exclusively: nobody else is attached. Reset to an empty segment
  * of the configured size unless the object holds something not ours. */
 static dllmem_status init_as_first(int fd, const struct stat *sb, const struct dllmem_config *cfg,
@@ -295,11 +366,11 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
         os_reason(why, cfg->name, "ftruncate", errno);
         return DLLMEM_OS_ERROR;
     }
-    void *p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd);
-    if (p == MAP_FAILED) {
-        os_reason(why, cfg->name, "mmap", errno);
+    void *p = NULL;
+    dllmem_status st = map_object(fd, cfg, (size_t)want, &p, why);
+    if (st != DLLMEM_OK) {
         (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
-        return DLLMEM_OS_ERROR;
+        return st;
     }
     dllmem_segment_bind(seg, p, cfg->data_bytes);
     dllmem_ctl_init(seg);
@@ -329,11 +400,10 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
                               (unsigned)cfg->data_bytes);
         return DLLMEM_SIZE_MISMATCH;
     }
-    void *p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd);
-    if (p == MAP_FAILED) {
-        os_reason(why, cfg->name, "mmap", errno);
-        return DLLMEM_OS_ERROR;
-    }
+    void *p = NULL;
+    dllmem_status mapped = map_object(fd, cfg, (size_t)want, &p, why);
+    if (mapped != DLLMEM_OK)
+        return mapped;
     dllmem_segment_bind(seg, p, cfg->data_bytes);
     bool zero;
     dllmem_status st = dllmem_ctl_check(seg, (uint64_t)sb->st_size, &zero, why);
@@ -464,12 +534,18 @@ static dllmem_status claim_slot(struct dllmem_segment *seg);
 dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
                                struct dllmem_reason *why)
 {
-    char oname[DLLMEM_NAME_MAX + 2];
-    (void)snprintf(oname, sizeof oname, "/%s", cfg->name);
+    struct object_name oname = object_name(cfg->name);
     load_test_faults();
+    if (g_no_ofd_locks) {
+        dllmem_reason_set(why,
+                          "\"%s\" not attached: this system has no open-file-description "
+                          "locks (F_OFD_SETLK), which dllmem needs to survive forks and crashes",
+                          cfg->name);
+        return DLLMEM_OS_ERROR;
+    }
     for (int round = 0; round < ATTACH_ROUNDS; round++) {
         /* O_NONBLOCK: a FIFO squatting on the name must not hang the loader. */
-        int fd = sys_shm_open(oname, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
+        int fd = sys_shm_open(oname.text, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
         if (fd < 0)
             return open_failure(cfg, errno, why);
         dllmem_status st = attach_fd(fd, cfg, seg, why);
@@ -488,7 +564,7 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
             return DLLMEM_OS_ERROR;
         }
         if (st != ATTACH_RETRY)
-            discard_if_empty(fd, oname);
+            discard_if_empty(fd, oname.text);
         (void)close(fd);
         if (st != ATTACH_RETRY)
             return st;
@@ -511,11 +587,8 @@ void dllmem_os_detach(struct dllmem_segment *seg)
     if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == 0) {
         /* Alone: remove the name unless someone already replaced our object. */
         struct stat sb;
-        if (sys_fstat(fd, &sb) == 0 && sb.st_nlink > 0) {
-            char oname[DLLMEM_NAME_MAX + 2];
-            (void)snprintf(oname, sizeof oname, "/%s", seg->config.name);
-            (void)shm_unlink(oname);
-        }
+        if (sys_fstat(fd, &sb) == 0 && sb.st_nlink > 0)
+            (void)shm_unlink(object_name(seg->config.name).text);
     }
     (void)close(fd); /* releases DMS and the slot */
     seg->os_handle = -1;
@@ -527,21 +600,63 @@ void dllmem_os_detach(struct dllmem_segment *seg)
 /* Serializes this process's threads; the slot lock word serializes processes. */
 static pthread_mutex_t g_writer_mutex = PTHREAD_MUTEX_INITIALIZER;
 
+/* Takes a free slot byte for this attach. A free slot's previous holder is
+ * gone; if it died holding the writer lock, the word still names the slot,
+ * and waiters asking the kernel about it would from now on find it held (by
+ * us) and wait for a writer that will never finish. So the new holder frees
+ * the word; whoever takes it next repairs the segment. */
 static dllmem_status claim_slot(struct dllmem_segment *seg)
 {
     int fd = (int)seg->os_handle;
-    uint32_t start = ((uint32_t)getpid() * 2654435761u) % MAX_SLOTS;
+    uint32_t start = g_first_slot != 0u ? (g_first_slot - 1u) % MAX_SLOTS
+                                        : ((uint32_t)getpid() * 2654435761u) % MAX_SLOTS;
     for (uint32_t i = 0; i < MAX_SLOTS; i++) {
         uint32_t slot = 1u + (start + i) % MAX_SLOTS;
         int r = lock_byte(fd, (off_t)(LOCK_SLOT_BASE + slot), F_WRLCK);
         if (r == 0) {
             seg->os_slot = slot;
+            uint32_t dead = slot;
+            (void)atomic_compare_exchange_strong_explicit(&seg->ctl->writer, &dead, 0u,
+                                                          memory_order_release,
+                                                          memory_order_relaxed);
             return DLLMEM_OK;
         }
         if (r < 0)
             return DLLMEM_OS_ERROR;
     }
     return DLLMEM_TIMEOUT;
+}
+
+/* Waits for a contended writer word, holding g_writer_mutex. The holder
+ * normally finishes within microseconds; if the kernel says its slot is free,
+ * it died holding the lock: take it over. A word naming our own slot can only
+ * be a dead predecessor's, since our threads are serialized by the mutex;
+ * garbage (a hostile peer) is taken over. */
+static dllmem_status wait_for_writer(struct dllmem_segment *seg)
+{
+    _Atomic uint32_t *word = &seg->ctl->writer;
+    const uint32_t me = seg->os_slot;
+    int64_t start = now_ns(), deadline = start + (int64_t)g_writer_wait_ms * 1000000LL;
+    int64_t next_check = start + OWNER_CHECK_NS;
+    for (int round = 0;; round++) {
+        uint32_t owner = atomic_load_explicit(word, memory_order_relaxed);
+        bool take = false;
+        if (owner == 0 || owner == me || owner > MAX_SLOTS) {
+            take = true;
+        } else if (now_ns() >= next_check) {
+            take = byte_is_held((int)seg->os_handle, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
+            next_check = now_ns() + OWNER_CHECK_NS;
+        }
+        if (take && atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
+                                                            memory_order_relaxed))
+            return DLLMEM_OK;
+        if (now_ns() > deadline)
+            return DLLMEM_TIMEOUT;
+        if (round < 64)
+            (void)sched_yield();
+        else
+            sleep_ns(backoff_ns(round - 64)); /* a cancellation point */
+    }
 }
 
 dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
@@ -556,40 +671,21 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
             return st;
         }
     }
-    _Atomic uint32_t *word = &seg->ctl->writer;
-    const uint32_t me = seg->os_slot;
     uint32_t owner = 0;
-    if (atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
-                                                memory_order_relaxed))
+    if (atomic_compare_exchange_strong_explicit(&seg->ctl->writer, &owner, seg->os_slot,
+                                                memory_order_acquire, memory_order_relaxed))
         return DLLMEM_OK;
-
-    /* Contended. The holder normally finishes within microseconds; if the
-     * kernel says its slot is free, it died holding the lock: take it over.
-     * A word naming our own slot can only be a dead predecessor's, since our
-     * threads are serialized above; garbage (a hostile peer) is taken over. */
-    int64_t start = now_ns(), deadline = start + (int64_t)g_writer_wait_ms * 1000000LL;
-    int64_t next_check = start + OWNER_CHECK_NS;
-    for (int round = 0;; round++) {
-        owner = atomic_load_explicit(word, memory_order_relaxed);
-        bool take = false;
-        if (owner == 0 || owner == me || owner > MAX_SLOTS) {
-            take = true;
-        } else if (now_ns() >= next_check) {
-            take = byte_is_held((int)seg->os_handle, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
-            next_check = now_ns() + OWNER_CHECK_NS;
-        }
-        if (take && atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
-                                                            memory_order_relaxed))
-            return DLLMEM_OK;
-        if (now_ns() > deadline) {
-            (void)pthread_mutex_unlock(&g_writer_mutex);
-            return DLLMEM_TIMEOUT;
-        }
-        if (round < 64)
-            (void)sched_yield();
-        else
-            sleep_ns(backoff_ns(round - 64));
-    }
+    /* The wait is not a cancellation point (nanosleep is one): a thread
+     * cancelled there would leave g_writer_mutex locked, and later Sets,
+     * fallback reads and fork() (the atfork handler takes it) would hang for
+     * good. A pending cancel acts at the caller's next cancellation point. */
+    int cancel_state = 0;
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    dllmem_status st = wait_for_writer(seg);
+    (void)pthread_setcancelstate(cancel_state, NULL);
+    if (st != DLLMEM_OK)
+        (void)pthread_mutex_unlock(&g_writer_mutex);
+    return st;
 }
 
 void dllmem_os_writer_unlock(struct dllmem_segment *seg)
@@ -599,6 +695,8 @@ void dllmem_os_writer_unlock(struct dllmem_segment *seg)
 }
 
 void dllmem_os_yield(void) { (void)sched_yield(); }
+
+void dllmem_os_pause(void) { sleep_ns(1000000L); }
 
 /* ---- description ------------------------------------------------------------------ */
 
@@ -656,7 +754,10 @@ void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t pat
 
 void dllmem_os_default_name(char *buf, size_t len)
 {
-    /* Per-user, so another user can neither read nor squat the default. */
+    /* Per-user, so another user cannot read it. Another user CAN pre-create
+     * this name (the shm namespace is shared): every attach then refuses the
+     * object (FOREIGN_OWNER), a denial of service; set DLLMEM_NAME to a name
+     * only you know to avoid it (README, security). */
     (void)snprintf(buf, len, "%s-%lu", DLLMEM_DEFAULT_NAME, (unsigned long)geteuid());
 }
 
@@ -676,10 +777,8 @@ static void atfork_child(void)
     if (seg == NULL)
         return;
     int old = (int)seg->os_handle;
-    char oname[DLLMEM_NAME_MAX + 2];
     struct stat a, b;
-    (void)snprintf(oname, sizeof oname, "/%s", seg->config.name);
-    int fd = shm_open(oname, O_RDWR | O_NONBLOCK, 0600);
+    int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
     bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
               a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == 0 &&
               dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;

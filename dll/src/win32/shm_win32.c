@@ -476,6 +476,8 @@ void dllmem_os_writer_unlock(struct dllmem_segment *seg) { ReleaseMutex((HANDLE)
 
 void dllmem_os_yield(void) { SwitchToThread(); }
 
+void dllmem_os_pause(void) { Sleep(1); }
+
 void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
                         int64_t *attached)
 {

@@ -1,0 +1,357 @@
+// The library survives what its callers' processes do around it: a writer
+// that forked and then died inside Set, exit() while another thread is inside
+// the exports, a newcomer reusing a dead writer's slot, a thread cancelled
+// while it waits for the writer lock, and a system without OFD locks.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "fixture.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long MsSince(Clock::time_point t0) {
+  return static_cast<long>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
+}
+
+// True once pid is gone or a zombie (an orphan's zombie may wait for a reaper
+// that never comes in a container; its files are closed all the same).
+bool ProcessGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
+}
+
+// Kills a process that is not our child and waits (bounded) until it is gone.
+void KillOrphan(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGKILL);
+  for (int i = 0; i < 500 && !ProcessGone(pid); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+// True if some attach holds the object's lock byte `at` (the POSIX backend
+// holds byte 1 + slot for every attach).
+bool LockByteHeld(const std::string &name, off_t at) {
+  int fd = shm_open(("/" + name).c_str(), O_RDWR, 0600);
+  if (fd < 0) return false;
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = at;
+  fl.l_len = 1;
+  bool held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+  close(fd);
+  return held;
+}
+
+class HookedTest : public LibraryTest {
+ protected:
+  void SetUp() override {
+    LibraryTest::SetUp();
+    if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+  }
+  void TearDown() override {
+    for (const char *v : {"DLLMEM_TEST_WAIT_MS", "DLLMEM_TEST_NO_OFD", "DLLMEM_TEST_SLOT"})
+      unsetenv(v);
+    LibraryTest::TearDown();
+  }
+};
+
+// ---- a writer that forked, then died inside Set -----------------------------------
+
+using ForkedWriter = HookedTest;
+
+// The pre-fork server pattern: a process attaches, forks a worker that lives
+// on without exec, and is killed inside a Set. The worker keeps its parent's
+// mapping; the dead writer's locks must not live on in it.
+TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
+  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);  // a wedge shows as TIMEOUT, not a hang
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  std::string env1 = EnvName();
+  const char *envp[] = {env1.c_str(), nullptr};
+  const char *args[] = {g_hooks_library.c_str(), nullptr};
+  shim_child writer;
+  ASSERT_TRUE(shim_spawn_role(&writer, "forked-writer", args, envp));
+  char line[64] = "";
+  ASSERT_TRUE(shim_child_read_line(&writer, 10000, line, sizeof line));
+  pid_t worker = 0;
+  ASSERT_EQ(sscanf(line, "forked %d", &worker), 1) << line;
+  struct Guard {
+    pid_t pid;
+    ~Guard() { KillOrphan(pid); }
+  } guard{worker};
+  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
+  shim_child_kill(&writer, SIGKILL);
+  shim_child_wait(&writer, 10000, nullptr, 0);
+
+  units seen = GetAll();
+  EXPECT_TRUE(seen == text("before") || seen == text("the dying writer's string"))
+      << "a torn string after the writer died";
+  auto t0 = Clock::now();
+  units s = widen("after");
+  size_t stored = 0;
+  EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
+      << "the dead writer's lock outlived it in its forked child (" << MsSince(t0) << " ms)";
+  EXPECT_EQ(GetAll(), text("after"));
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 2) << "this process and the forked worker, not the dead writer";
+}
+
+// ---- exit() while another thread is inside the exports -------------------------
+
+// ASAN_OPTIONS as this process has them, plus `extra`. (LeakSanitizer's
+// exit-time scan cannot stop a thread that is still running.)
+std::string AsanOptions(const char *extra) {
+  const char *now = getenv("ASAN_OPTIONS");
+  return std::string("ASAN_OPTIONS=") + (now && *now ? std::string(now) + ":" : "") + extra;
+}
+
+using BusyExit = LibraryTest;
+
+// A thread loops Set/Get while main() calls exit(0): the process must exit
+// cleanly with its stdio flushed, and the last one out still removes the
+// segment.
+TEST_F(BusyExit, ExitWhileAThreadIsInsideSetOrGetIsClean) {
+  int crashed = 0, unflushed = 0;
+  const int runs = 20;
+  for (int i = 0; i < runs; i++) {
+    std::string out;
+    int rc = RunRole(name_, "exit-busy", {g_library, std::to_string(i % 8)}, 20000, &out,
+                     {"DLLMEM_SIZE=262144", AsanOptions("detect_leaks=0")});
+    if (rc != 0) crashed++;
+    if (out.find("exiting") == std::string::npos) unflushed++;
+  }
+  EXPECT_EQ(crashed, 0) << crashed << " of " << runs << " processes died at exit";
+  EXPECT_EQ(unflushed, 0) << unflushed << " of " << runs << " lost their buffered output";
+}
+
+// The same with the thread held inside Set (mid-write, 100 ms) when exit()
+// runs the library's destructor: it must leave the segment mapped for the
+// thread, and the kernel's exit cleans up.
+TEST_F(BusyExit, ExitWhileAThreadSleepsInsideSetIsClean) {
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+  std::string out;
+  int rc = RunRole(name_, "exit-busy", {g_hooks_library, "7"}, 20000, &out,
+                   {"DLLMEM_TEST_PAUSE_MIDWRITE_MS=100", AsanOptions("detect_leaks=0")});
+  EXPECT_EQ(rc, 0) << "the process died at exit";
+  EXPECT_NE(out.find("exiting"), std::string::npos) << "its buffered output was lost";
+  expect_no_segment_ = false;  // left to the next attacher, as after a crash
+}
+
+// ---- a newcomer reusing a dead writer's slot ---------------------------------------
+
+using SlotReuse = HookedTest;
+
+// A writer dies inside Set; a new process takes its slot (by chance, or here
+// by DLLMEM_TEST_SLOT) and idles. The slot is held again, but not by the
+// writer: later Sets must not wait for it.
+TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
+  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=4242",
+              stop = "DLLMEM_TEST_STOP_MIDWRITE=1";
+  const char *wenv[] = {env1.c_str(), slot.c_str(), stop.c_str(), nullptr};
+  const char *wargs[] = {g_hooks_library.c_str(), "2", "1", nullptr};
+  shim_child writer, holder;
+  ASSERT_TRUE(shim_spawn_role(&writer, "writer", wargs, wenv));
+  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
+  shim_child_kill(&writer, SIGKILL);
+  shim_child_wait(&writer, 10000, nullptr, 0);
+
+  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
+  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
+  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
+  char line[32];
+  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  ASSERT_TRUE(LockByteHeld(name_, 1 + 4242)) << "inconclusive: the newcomer is not on slot 4242";
+
+  auto t0 = Clock::now();
+  units s = widen("after");
+  size_t stored = 0;
+  EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
+      << "a Set waited " << MsSince(t0) << " ms for the newcomer on the dead writer's slot";
+  EXPECT_EQ(GetAll(), text("after"));
+  shim_child_kill(&holder, SIGTERM);
+  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+}
+
+// ---- cancellation ---------------------------------------------------------------------
+
+using Cancellation = HookedTest;
+
+// A thread waiting for the writer lock (held by a stopped writer) is
+// cancelled. Afterwards Sets, fallback reads and fork() must still work in
+// that process: they time out on the stopped writer instead of hanging.
+TEST_F(Cancellation, AThreadCancelledWhileWaitingForTheWriterLockLeavesNothingLocked) {
+  Load();
+  SetUnits(widen("before"));
+  shim_child writer;
+  StartWriterStoppedMidWrite(&writer);
+  if (HasFatalFailure()) return;
+  std::string out;
+  int rc = RunRole(name_, "cancel-waiter", {g_hooks_library}, 15000, &out,
+                   {"DLLMEM_TEST_WAIT_MS=400", "DLLMEM_TEST_READ_TRIES=0"});
+  EXPECT_EQ(rc, 0) << out << (rc == -1 ? "(hung: killed after 15 s)" : "");
+  EXPECT_NE(out.find("set=DLLMEM_TIMEOUT get=DLLMEM_TIMEOUT fork=ok"), std::string::npos) << out;
+  shim_child_kill(&writer, SIGKILL);
+  shim_child_wait(&writer, 10000, nullptr, 0);
+  SetUnits(widen("after"));
+  EXPECT_EQ(GetAll(), text("after"));
+}
+
+// ---- no OFD locks ---------------------------------------------------------------------
+
+using OfdLocks = HookedTest;
+
+// Classic fcntl locks belong to the process: any close() or dup2() of the
+// object in it (a forked child's included) drops them all. Without OFD locks
+// the library refuses to attach and says why.
+TEST_F(OfdLocks, WithoutThemAttachIsRefusedWithAReason) {
+  setenv("DLLMEM_TEST_NO_OFD", "1", 1);
+  Load("", g_hooks_library);
+  EXPECT_EQ(lib_.x_attach_status(), DLLMEM_OS_ERROR);
+  EXPECT_NE(std::string(lib_.x_attach_reason()).find("open-file-description locks"),
+            std::string::npos)
+      << lib_.x_attach_reason();
+  units out(8, 0xAAAA);
+  lib_.get(out.data(), 8);
+  EXPECT_EQ(out[0], 0);
+  EXPECT_FALSE(shim_segment_exists(name_.c_str()));
+}
+
+// ---- roles ------------------------------------------------------------------------------
+
+bool LoadOrSay(shim_lib *lib, const char *path) {
+  char err[512];
+  if (shim_lib_load(lib, path, err, sizeof err)) return true;
+  fprintf(stderr, "role: %s\n", err);
+  return false;
+}
+
+// forked-writer LIB: attaches, forks a worker that lives on (up to 30 s)
+// without exec, prints "forked PID", then stores with the mid-write stop on.
+int RoleForkedWriter(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 1 || !LoadOrSay(&lib, argv[0])) return 10;
+  pid_t worker = fork();
+  if (worker < 0) return 11;
+  if (worker == 0) {
+    int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) dup2(null_fd, 1);  // the test's pipe must not wait for us
+    for (int i = 0; i < 300; i++) usleep(100000);
+    _exit(0);
+  }
+  printf("forked %d\n", static_cast<int>(worker));
+  fflush(stdout);
+  setenv("DLLMEM_TEST_STOP_MIDWRITE", "1", 1);
+  units msg = widen("the dying writer's string");
+  lib.set(msg.data());  // stops inside; the test kills us there
+  return 12;
+}
+
+void *SetGetForever(void *arg) {
+  shim_lib *lib = static_cast<shim_lib *>(arg);
+  size_t cap = shim_lib_is_extended(lib) && lib->x_capacity() ? lib->x_capacity() : 2048;
+  units msg(cap, 0), buf(cap, 0);
+  shim_msg_make(msg.data(), cap - 1, 7, 1);  // long copies: the thread is nearly always inside
+  for (;;) {
+    lib->set(msg.data());
+    lib->get(buf.data(), static_cast<uint32_t>(cap));
+  }
+  return nullptr;
+}
+
+// exit-busy LIB DELAY: a thread loops Set/Get of whole-capacity strings;
+// after DELAY (0..7) x 200 us main() prints "exiting" and calls exit(0).
+// exit() flushes stdio streams after the library's destructor has run; a
+// stream into a pipe whose reader starts 300 ms late holds the process there,
+// so a thread still inside the exports gets to touch a segment the destructor
+// might have unmapped (else exit_group usually wins that race and hides it).
+int RoleExitBusy(int argc, char **argv) {
+  static shim_lib lib;  // outlives main(): the thread keeps using it
+  if (argc < 2 || !LoadOrSay(&lib, argv[0])) return 10;
+  pthread_t t;
+  if (pthread_create(&t, nullptr, SetGetForever, &lib) != 0) return 11;
+  usleep(static_cast<useconds_t>(200 * atoi(argv[1]) + 100));
+  FILE *late = popen("sleep 0.3; cat >/dev/null", "w");
+  static char big[1 << 20];
+  if (late == nullptr || setvbuf(late, big, _IOFBF, sizeof big) != 0) return 12;
+  for (int i = 0; i < 512; i++) fprintf(late, "%01023d\n", i);  // more than a pipe holds
+  printf("exiting\n");
+  exit(0);
+}
+
+struct CancelArgs {
+  shim_lib *lib;
+  std::atomic<bool> started{false};
+};
+
+void *SetAndBeCancelled(void *arg) {
+  CancelArgs *a = static_cast<CancelArgs *>(arg);
+  units s = widen("cancelled");
+  a->started = true;
+  size_t stored;
+  a->lib->x_set(s.data(), s.size() - 1, &stored);  // waits for the stopped writer
+  return nullptr;
+}
+
+// cancel-waiter LIB: a thread waiting for the writer lock is cancelled; then
+// this process's own Set, a read (DLLMEM_TEST_READ_TRIES=0 sends every read
+// to the writer-lock fallback) and fork() must each return
+// (DLLMEM_TEST_WAIT_MS bounds the waits). Prints what they returned.
+int RoleCancelWaiter(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 1 || !LoadOrSay(&lib, argv[0]) || !shim_lib_is_extended(&lib)) return 10;
+  CancelArgs a;
+  a.lib = &lib;
+  pthread_t t;
+  if (pthread_create(&t, nullptr, SetAndBeCancelled, &a) != 0) return 11;
+  while (!a.started) usleep(1000);
+  usleep(150000);  // inside the wait (its bound is 400 ms)
+  pthread_cancel(t);
+  pthread_join(t, nullptr);
+  units s = widen("main");
+  size_t n = 0;
+  dllmem_status set = lib.x_set(s.data(), s.size() - 1, &n);
+  units buf(16, 0xAAAA);
+  dllmem_status get = lib.x_get(buf.data(), buf.size(), &n);
+  pid_t kid = fork();
+  if (kid == 0) _exit(0);
+  int status = 0;
+  bool forked = kid > 0 && waitpid(kid, &status, 0) == kid && WIFEXITED(status);
+  printf("set=%s get=%s fork=%s\n", lib.x_status_name(set), lib.x_status_name(get),
+         forked ? "ok" : "failed");
+  shim_lib_unload(&lib);
+  return 0;
+}
+
+}  // namespace
+
+// Dispatched by run_role (roles.cc); -1: not one of these roles.
+int survival_role(const std::string &role, int argc, char **argv) {
+  if (role == "forked-writer") return RoleForkedWriter(argc, argv);
+  if (role == "exit-busy") return RoleExitBusy(argc, argv);
+  if (role == "cancel-waiter") return RoleCancelWaiter(argc, argv);
+  return -1;
+}
