@@ -151,6 +151,8 @@ int shim_child_wait(shim_child *c, int timeout_ms, char *out, size_t out_len)
         }
     }
     int status = 0;
+    if (timed_out)
+        kill(c->pid, SIGKILL); /* before the blocking wait below: a hung child never exits */
     for (;;) {
         pid_t r = waitpid(c->pid, &status, timed_out ? 0 : WNOHANG);
         if (r == c->pid)
