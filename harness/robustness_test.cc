@@ -153,7 +153,7 @@ TEST_P(FaultSweep, AttachEitherWorksOrFailsCleanly) {
 std::vector<FaultCase> AllFaults() {
   std::vector<FaultCase> v;
   const std::pair<const char *, int> calls[] = {
-      {"shm_open", 1}, {"fstat", 3}, {"ftruncate", 3}, {"mmap", 3}, {"fcntl", 6}};
+      {"shm_open", 2}, {"fstat", 4}, {"ftruncate", 3}, {"mmap", 3}, {"fcntl", 6}};
   for (Scene s : {Scene::kFresh, Scene::kAbandoned, Scene::kHeld})
     for (const auto &c : calls)
       for (int n = 1; n <= c.second; n++) v.push_back({c.first, n, s});

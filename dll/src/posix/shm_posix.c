@@ -273,37 +273,6 @@ static dllmem_status check_object(const struct stat *sb, const char *name,
     return DLLMEM_OK;
 }
 
-/* Maps the whole object read-only to see what it holds. */
-static dllmem_status inspect(int fd, uint64_t object_bytes, const struct dllmem_config *cfg,
-                             bool *reusable, struct dllmem_reason *why)
-{
-    uint32_t d;
-    *reusable = false;
-    if (!dllmem_data_bytes_for_mapping(object_bytes, &d)) {
-        dllmem_reason_set(why,
-                          "\"%s\" is %llu bytes, which is no dllmem segment's size "
-                          "(DLLMEM_SIZE %u needs %llu)",
-                          cfg->name, (unsigned long long)object_bytes, (unsigned)cfg->data_bytes,
-                          (unsigned long long)dllmem_mapping_bytes(cfg->data_bytes));
-        return DLLMEM_SIZE_MISMATCH;
-    }
-    void *p = sys_mmap((size_t)object_bytes, PROT_READ, fd);
-    if (p == MAP_FAILED) {
-        os_reason(why, cfg->name, "mmap", errno);
-        return DLLMEM_OS_ERROR;
-    }
-    struct dllmem_segment probe;
-    memset(&probe, 0, sizeof probe);
-    probe.config = *cfg;
-    dllmem_segment_bind(&probe, p, d);
-    bool zero;
-    dllmem_status st = dllmem_ctl_check(&probe, object_bytes, &zero, why);
-    (void)munmap(p, (size_t)object_bytes);
-    /* Ours and abandoned (valid block, or initialization unfinished): reset it. */
-    *reusable = st == DLLMEM_OK || zero;
-    return *reusable ? DLLMEM_OK : st;
-}
-
 /* Maps the object read-write through an open file description of its own,
  * which never carries a lock. A mapping keeps its description alive, and a
  * forked child inherits the mapping: had it mapped lock_fd's description, a
@@ -341,15 +310,40 @@ static dllmem_status map_object(int lock_fd, const struct dllmem_config *cfg, si
     return DLLMEM_OK;
 }
 
-/* Holding DMS exclusively: nobody else is attached. Reset to an empty segment
- * of the configured size unless the object holds something not ours. */
+/* Asks the core what the mapped object is (dllmem_adopt); RETRY becomes
+ * ATTACH_RETRY, a refusal its status. */
+static dllmem_status adopt(struct dllmem_segment *seg, void *p, uint64_t object_bytes,
+                           enum dllmem_adopt_role role, enum dllmem_adopt_verdict *verdict,
+                           struct dllmem_reason *why)
+{
+    dllmem_status refusal = DLLMEM_OK;
+    *verdict = dllmem_adopt(seg, p, object_bytes, role, 0u, &refusal, why);
+    switch (*verdict) {
+    case DLLMEM_ADOPT_USE:
+    case DLLMEM_ADOPT_INIT: return DLLMEM_OK;
+    case DLLMEM_ADOPT_RETRY: return ATTACH_RETRY;
+    case DLLMEM_ADOPT_REFUSE: break;
+    }
+    return refusal;
+}
+
+/* Holding DMS exclusively: nobody else is attached. The core decides whether
+ * the object is ours to reset; if so it is emptied, given this process's
+ * size and initialized. */
 static dllmem_status init_as_first(int fd, const struct stat *sb, const struct dllmem_config *cfg,
                                    struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
+    enum dllmem_adopt_verdict verdict;
     if (sb->st_size != 0) {
-        bool reusable;
-        dllmem_status st = inspect(fd, (uint64_t)sb->st_size, cfg, &reusable, why);
+        /* A read-only look, unmapped at once (so no fork can inherit it). */
+        void *look = sys_mmap((size_t)sb->st_size, PROT_READ, fd);
+        if (look == MAP_FAILED) {
+            os_reason(why, cfg->name, "mmap", errno);
+            return DLLMEM_OS_ERROR;
+        }
+        dllmem_status st = adopt(seg, look, (uint64_t)sb->st_size, DLLMEM_ROLE_ALONE, &verdict, why);
+        (void)munmap(look, (size_t)sb->st_size);
         if (st != DLLMEM_OK)
             return st;
         /* Truncating to zero and back zero-fills in O(1), whatever the size. */
@@ -368,51 +362,37 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
     }
     void *p = NULL;
     dllmem_status st = map_object(fd, cfg, (size_t)want, &p, why);
-    if (st != DLLMEM_OK) {
-        (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
-        return st;
+    if (st == DLLMEM_OK) {
+        st = adopt(seg, p, want, DLLMEM_ROLE_CREATED, &verdict, why);
+        if (st != DLLMEM_OK)
+            (void)munmap(p, (size_t)want);
     }
-    dllmem_segment_bind(seg, p, cfg->data_bytes);
-    dllmem_ctl_init(seg);
-    return DLLMEM_OK;
+    if (st != DLLMEM_OK)
+        (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
+    return st;
 }
 
-/* Holding DMS shared: others are attached; join only a valid segment. */
+/* Holding DMS shared: others are attached. Used as it is, or refused
+ * untouched; the core decides which. */
 static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
                           struct dllmem_segment *seg, struct dllmem_reason *why)
 {
-    uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
-    if (sb->st_size == 0)
-        return ATTACH_RETRY; /* its initializer died before ftruncate */
+    enum dllmem_adopt_verdict verdict;
+    if (sb->st_size == 0) /* its initializer died before sizing it */
+        return adopt(seg, NULL, 0u, DLLMEM_ROLE_JOINING, &verdict, why);
     if ((sb->st_mode & 077) != 0) {
         dllmem_reason_set(why, "\"%s\" has mode 0%o: other users can reach it", cfg->name,
                           (unsigned)(sb->st_mode & 0777));
         return DLLMEM_INSECURE;
     }
-    if ((uint64_t)sb->st_size != want) {
-        uint32_t d;
-        if (dllmem_data_bytes_for_mapping((uint64_t)sb->st_size, &d))
-            dllmem_reason_set(why, "\"%s\" holds %u data bytes, DLLMEM_SIZE asks for %u", cfg->name,
-                              (unsigned)d, (unsigned)cfg->data_bytes);
-        else
-            dllmem_reason_set(why, "\"%s\" is %llu bytes, not a dllmem segment of %u data bytes",
-                              cfg->name, (unsigned long long)sb->st_size,
-                              (unsigned)cfg->data_bytes);
-        return DLLMEM_SIZE_MISMATCH;
-    }
     void *p = NULL;
-    dllmem_status mapped = map_object(fd, cfg, (size_t)want, &p, why);
-    if (mapped != DLLMEM_OK)
-        return mapped;
-    dllmem_segment_bind(seg, p, cfg->data_bytes);
-    bool zero;
-    dllmem_status st = dllmem_ctl_check(seg, (uint64_t)sb->st_size, &zero, why);
-    if (st != DLLMEM_OK) {
-        (void)munmap(p, (size_t)want);
-        seg->base = NULL;
-        return zero ? ATTACH_RETRY : st; /* its initializer died: go round */
-    }
-    return DLLMEM_OK;
+    dllmem_status st = map_object(fd, cfg, (size_t)sb->st_size, &p, why);
+    if (st != DLLMEM_OK)
+        return st;
+    st = adopt(seg, p, (uint64_t)sb->st_size, DLLMEM_ROLE_JOINING, &verdict, why);
+    if (st != DLLMEM_OK)
+        (void)munmap(p, (size_t)sb->st_size);
+    return st;
 }
 
 static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason *why)
