@@ -3,9 +3,9 @@
 // the exports, a newcomer reusing a dead writer's slot, a thread cancelled
 // while it waits for the writer lock, and a system without OFD locks.
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

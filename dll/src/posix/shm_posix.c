@@ -135,11 +135,9 @@ void dllmem_os_test_midwrite(void)
     if (stop != NULL && stop[0] == '1')
         (void)raise(SIGSTOP);
     const char *pause = getenv("DLLMEM_TEST_PAUSE_MIDWRITE_MS"); /* NOLINT */
-    if (pause != NULL)
-    {
-        struct timespec ts = {0, strtol(pause, NULL, 10) % 1000 * 1000000L};
+    struct timespec ts = {0, pause != NULL ? strtol(pause, NULL, 10) % 1000 * 1000000L : 0};
+    if (ts.tv_nsec > 0)
         (void)nanosleep(&ts, NULL);
-    }
 }
 #else
 static void load_test_faults(void) {}
@@ -342,7 +340,8 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
             os_reason(why, cfg->name, "mmap", errno);
             return DLLMEM_OS_ERROR;
         }
-        dllmem_status st = adopt(seg, look, (uint64_t)sb->st_size, DLLMEM_ROLE_ALONE, &verdict, why);
+        dllmem_status st =
+            adopt(seg, look, (uint64_t)sb->st_size, DLLMEM_ROLE_ALONE, &verdict, why);
         (void)munmap(look, (size_t)sb->st_size);
         if (st != DLLMEM_OK)
             return st;
@@ -596,9 +595,8 @@ static dllmem_status claim_slot(struct dllmem_segment *seg)
         if (r == 0) {
             seg->os_slot = slot;
             uint32_t dead = slot;
-            (void)atomic_compare_exchange_strong_explicit(&seg->ctl->writer, &dead, 0u,
-                                                          memory_order_release,
-                                                          memory_order_relaxed);
+            (void)atomic_compare_exchange_strong_explicit(
+                &seg->ctl->writer, &dead, 0u, memory_order_release, memory_order_relaxed);
             return DLLMEM_OK;
         }
         if (r < 0)
