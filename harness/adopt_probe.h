@@ -14,13 +14,13 @@ extern "C" {
 
 /* What one dllmem_adopt call answered and left in the segment. */
 struct adopt_probe {
-    const char *verdict;   /* "use", "init", "retry" or "refuse" */
-    dllmem_status refusal; /* DLLMEM_OK unless "refuse" */
-    bool bound;            /* the segment points at the buffer afterwards */
-    bool legacy;           /* bound without a control block */
-    uint32_t capacity;     /* units, when bound */
-    uint64_t ctl_offset;   /* of the bound control block, when there is one */
-    char reason[512];
+  const char *verdict;   /* "use", "init", "retry" or "refuse" */
+  dllmem_status refusal; /* DLLMEM_OK unless "refuse" */
+  bool bound;            /* the segment points at the buffer afterwards */
+  bool legacy;           /* bound without a control block */
+  uint32_t capacity;     /* units, when bound */
+  uint64_t ctl_offset;   /* of the bound control block, when there is one */
+  char reason[512];
 };
 
 /* Runs dllmem_adopt(role "created" / "alone" / "joining") over base[0..bytes)

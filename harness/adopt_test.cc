@@ -206,8 +206,8 @@ TEST(Adopt, ARecordThatDoesNotHoldTogetherIsNoRecord) {
     const char *what;
     uint32_t data_bytes, magic, reserved;
   } cases[] = {
-      {"wrong magic", 4096, 0x534d4c45u, 0},   {"reserved set", 4096, 0x534d4c44u, 1},
-      {"odd size", 4095, 0x534d4c44u, 0},      {"too small", 62, 0x534d4c44u, 0},
+      {"wrong magic", 4096, 0x534d4c45u, 0},    {"reserved set", 4096, 0x534d4c44u, 1},
+      {"odd size", 4095, 0x534d4c44u, 0},       {"too small", 62, 0x534d4c44u, 0},
       {"too big", 0x40000002u, 0x534d4c44u, 0}, {"another view", 2048, 0x534d4c44u, 0},
   };
   for (const Case &c : cases) {

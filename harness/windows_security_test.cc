@@ -107,7 +107,6 @@ TEST_F(WindowsSecurity, AMappingOwnedBySomeoneElseIsRefused) {
   CloseHandle(squat);
 }
 
-
 // ---- existing objects that grant others access, or cannot be judged --------
 
 // "O:<user>D:P(A;;GA;;;<user>)" followed by `extra` ACEs.

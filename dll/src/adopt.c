@@ -19,8 +19,8 @@ static enum dllmem_adopt_verdict refuse(dllmem_status st, dllmem_status *refusal
 
 static void record_write(unsigned char *base, uint64_t object_bytes, uint32_t data_bytes)
 {
-    struct dllmem_size_record r = {DLLMEM_RECORD_MAGIC, DLLMEM_LAYOUT_VERSION,
-                                   DLLMEM_RECORD_BYTES, data_bytes, 0u};
+    struct dllmem_size_record r = {DLLMEM_RECORD_MAGIC, DLLMEM_LAYOUT_VERSION, DLLMEM_RECORD_BYTES,
+                                   data_bytes, 0u};
     memcpy(base + object_bytes - DLLMEM_RECORD_BYTES, &r, sizeof r);
 }
 
@@ -60,7 +60,7 @@ static enum dllmem_adopt_verdict adopt_created(struct dllmem_segment *seg, unsig
                                                dllmem_status *refusal, struct dllmem_reason *why)
 {
     const uint32_t want = seg->config.data_bytes;
-    if (object_bytes != dllmem_object_bytes(want, page_size)) {
+    if (base == NULL || object_bytes != dllmem_object_bytes(want, page_size)) {
         dllmem_reason_set(why, "\"%s\" was created with %llu bytes, not the %llu asked for",
                           seg->config.name, (unsigned long long)object_bytes,
                           (unsigned long long)dllmem_object_bytes(want, page_size));
@@ -137,7 +137,8 @@ static enum dllmem_adopt_verdict adopt_joining(struct dllmem_segment *seg, unsig
         }
     }
     if (!sized) {
-        dllmem_reason_set(why, "\"%s\" is a %llu-byte object, not a dllmem segment of %u data bytes",
+        dllmem_reason_set(why,
+                          "\"%s\" is a %llu-byte object, not a dllmem segment of %u data bytes",
                           seg->config.name, (unsigned long long)object_bytes, (unsigned)want);
         return refuse(DLLMEM_SIZE_MISMATCH, refusal);
     }

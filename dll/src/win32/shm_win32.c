@@ -251,14 +251,16 @@ static dllmem_status check_dacl(const ACL *dacl, const struct principals *us, co
             PSID who = (PSID)(uintptr_t)&allow->SidStart;
             if (allow->Mask == 0 || (IsValidSid(who) && trusted(us, who)))
                 continue;
-            dllmem_reason_set(why, "the %s \"%s\" grants access (mask 0x%08lx) to %s, not only to "
+            dllmem_reason_set(why,
+                              "the %s \"%s\" grants access (mask 0x%08lx) to %s, not only to "
                               "this user",
                               what, name, (unsigned long)allow->Mask,
                               sid_text(who, sid, sizeof sid));
             return DLLMEM_INSECURE;
         }
         default:
-            dllmem_reason_set(why, "the %s \"%s\" has an access entry of type %u, which is not "
+            dllmem_reason_set(why,
+                              "the %s \"%s\" has an access entry of type %u, which is not "
                               "judged here",
                               what, name, (unsigned)ace->AceType);
             return DLLMEM_INSECURE;
@@ -277,7 +279,8 @@ static dllmem_status check_existing(HANDLE h, const struct principals *us, const
     SECURITY_DESCRIPTOR_CONTROL control = 0;
     DWORD revision = 0;
     DWORD err = sys_get_security_info(h, &owner, &dacl, &sd);
-    if (err == ERROR_SUCCESS && (sd == NULL || !GetSecurityDescriptorControl(sd, &control, &revision)))
+    if (err == ERROR_SUCCESS &&
+        (sd == NULL || !GetSecurityDescriptorControl(sd, &control, &revision)))
         err = GetLastError() != ERROR_SUCCESS ? GetLastError() : ERROR_INVALID_SECURITY_DESCR;
     if (err != ERROR_SUCCESS) {
         struct dllmem_reason call;
@@ -328,8 +331,7 @@ static dllmem_status open_mutex(const wchar_t *wname, SECURITY_ATTRIBUTES *sa,
     return DLLMEM_OK;
 }
 
-static dllmem_status lock(HANDLE mutex, DWORD wait_ms, const char *name,
-                          struct dllmem_reason *why)
+static dllmem_status lock(HANDLE mutex, DWORD wait_ms, const char *name, struct dllmem_reason *why)
 {
     DWORD r = WaitForSingleObject(mutex, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
@@ -410,7 +412,8 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
     const uint64_t page = si.dwPageSize;
     HANDLE attach = NULL, mutex = NULL, map = NULL;
 
-    dllmem_status st = open_mutex(attach_name, &sa, &us, "attach mutex", attach_label, &attach, why);
+    dllmem_status st =
+        open_mutex(attach_name, &sa, &us, "attach mutex", attach_label, &attach, why);
     if (st == DLLMEM_OK) {
         st = lock(attach, g_attach_wait_ms, attach_label, why);
         if (st == DLLMEM_TIMEOUT)
