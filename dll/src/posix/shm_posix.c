@@ -4,11 +4,12 @@
  * must survive a process dying.
  *
  * Lock bytes (advisory; independent of the object's size; open-file-description
- * locks where the OS has them, so they belong to one attach, not the process):
- *   byte 0 (DMS)        every attached process holds it shared. Whoever gets it
- *                       exclusive is alone: the first attacher initializes
- *                       under it then downgrades; the last detacher unlinks
- *                       under it. A dead process's share vanishes with it.
+ * locks, required, so they belong to one attach, not to the process):
+ *   byte 0 (DMS)        the "dead man's switch": every attached process holds
+ *                       it shared. Whoever gets it exclusive is alone: the
+ *                       first attacher initializes under it then downgrades;
+ *                       the last detacher unlinks under it. A dead process's
+ *                       share vanishes with it.
  *   byte 1+slot         every attach holds its own slot byte exclusively for as
  *                       long as it is attached. The writer lock word in the
  *                       control block names the holder's slot, so a waiter can
@@ -198,16 +199,18 @@ static struct flock one_byte(short type, off_t at)
     return fl;
 }
 
-/* 0: taken; 1: held by someone else; -1: error (errno). */
-static int lock_byte(int fd, off_t at, short type)
+enum lock_result { LOCK_TAKEN, LOCK_BUSY, LOCK_ERROR /* errno says why */ };
+
+/* Takes (or converts) one byte's lock without waiting. */
+static enum lock_result lock_byte(int fd, off_t at, short type)
 {
     struct flock fl = one_byte(type, at);
     for (;;) {
         if (sys_fcntl_lock(fd, CMD_SETLK, &fl) == 0)
-            return 0;
+            return LOCK_TAKEN;
         if (errno == EINTR)
             continue;
-        return (errno == EAGAIN || errno == EACCES) ? 1 : -1;
+        return (errno == EAGAIN || errno == EACCES) ? LOCK_BUSY : LOCK_ERROR;
     }
 }
 
@@ -398,10 +401,10 @@ static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason 
 {
     int64_t deadline = now_ns() + (int64_t)g_attach_wait_ms * 1000000LL;
     for (int round = 0;; round++) {
-        int r = lock_byte(fd, LOCK_DMS, F_RDLCK);
-        if (r == 0)
+        enum lock_result r = lock_byte(fd, LOCK_DMS, F_RDLCK);
+        if (r == LOCK_TAKEN)
             return DLLMEM_OK;
-        if (r < 0) {
+        if (r == LOCK_ERROR) {
             os_reason(why, name, "fcntl(lock)", errno);
             return DLLMEM_OS_ERROR;
         }
@@ -428,12 +431,12 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
     if (st != DLLMEM_OK)
         return st;
 
-    int first = lock_byte(fd, LOCK_DMS, F_WRLCK);
-    if (first < 0) {
+    enum lock_result alone = lock_byte(fd, LOCK_DMS, F_WRLCK); /* exclusive: nobody attached */
+    if (alone == LOCK_ERROR) {
         os_reason(why, cfg->name, "fcntl(lock)", errno);
         return DLLMEM_OS_ERROR;
     }
-    if (first == 1) {
+    if (alone == LOCK_BUSY) {
         st = wait_shared(fd, cfg->name, why);
         if (st != DLLMEM_OK)
             return st;
@@ -445,11 +448,11 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
     }
     if (sb.st_nlink == 0)
         return ATTACH_RETRY; /* the last detacher unlinked it under us */
-    if (first == 0) {
+    if (alone == LOCK_TAKEN) {
         st = init_as_first(fd, &sb, cfg, seg, why);
         if (st != DLLMEM_OK)
             return st;
-        if (lock_byte(fd, LOCK_DMS, F_RDLCK) != 0) { /* downgrade: let others in */
+        if (lock_byte(fd, LOCK_DMS, F_RDLCK) != LOCK_TAKEN) { /* downgrade: let others in */
             os_reason(why, cfg->name, "fcntl(downgrade)", errno);
             (void)munmap(seg->base, (size_t)seg->mapping_bytes);
             (void)ftruncate(fd, 0); /* just initialized, holds nothing: let it be removed */
@@ -563,7 +566,7 @@ void dllmem_os_detach(struct dllmem_segment *seg)
     int fd = (int)seg->os_handle;
     (void)munmap(seg->base, (size_t)seg->mapping_bytes);
     seg->base = NULL;
-    if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == 0) {
+    if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == LOCK_TAKEN) {
         /* Alone: remove the name unless someone already replaced our object. */
         struct stat sb;
         if (sys_fstat(fd, &sb) == 0 && sb.st_nlink > 0)
@@ -591,15 +594,15 @@ static dllmem_status claim_slot(struct dllmem_segment *seg)
                                         : ((uint32_t)getpid() * 2654435761u) % MAX_SLOTS;
     for (uint32_t i = 0; i < MAX_SLOTS; i++) {
         uint32_t slot = 1u + (start + i) % MAX_SLOTS;
-        int r = lock_byte(fd, (off_t)(LOCK_SLOT_BASE + slot), F_WRLCK);
-        if (r == 0) {
+        enum lock_result r = lock_byte(fd, (off_t)(LOCK_SLOT_BASE + slot), F_WRLCK);
+        if (r == LOCK_TAKEN) {
             seg->os_slot = slot;
             uint32_t dead = slot;
             (void)atomic_compare_exchange_strong_explicit(
                 &seg->ctl->writer, &dead, 0u, memory_order_release, memory_order_relaxed);
             return DLLMEM_OK;
         }
-        if (r < 0)
+        if (r == LOCK_ERROR)
             return DLLMEM_OS_ERROR;
     }
     return DLLMEM_TIMEOUT;
@@ -758,7 +761,7 @@ static void atfork_child(void)
     struct stat a, b;
     int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
     bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
-              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == 0 &&
+              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == LOCK_TAKEN &&
               dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
     if (fd >= 0)
         (void)close(fd);
