@@ -24,11 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "entry.h"
 #include "shim.h"
 
 extern "C" {
-void dllmem_core_attach(void);  // dll/src/entry.h, which C++ cannot include
-void dllmem_core_detach(void);
 uint64_t bench_read_attempts(void);  // bench/stats.c
 uint64_t bench_read_retries(void);
 }

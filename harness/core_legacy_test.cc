@@ -7,10 +7,10 @@
 #include <cstring>
 #include <vector>
 
-extern "C" {
 #include "dllmem.h"
-void dllmem_core_attach(void);
-void dllmem_core_detach(void);
+#include "entry.h"
+
+extern "C" {
 // fake_backend.c: the legacy mapping the next attach gets (units, capacity).
 dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);

@@ -8,12 +8,22 @@
 #ifndef DLLMEM_ENTRY_H
 #define DLLMEM_ENTRY_H
 
-#include "backend.h"
+/* Only a forward declaration: C++ (benchmarks, white-box tests) includes
+ * this header, and backend.h's C11 atomics are C only. */
+struct dllmem_segment;
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 void dllmem_core_attach(void);
 void dllmem_core_detach(void);
 
 /* The attached segment, or NULL. */
 struct dllmem_segment *dllmem_core_segment(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
