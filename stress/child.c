@@ -157,7 +157,7 @@ struct tally {
     long ops, verified, torn, lost, untouched, overlapped, changed, initial_empty;
 };
 
-static void send(char tag, const struct tally *t, const char *tail)
+static void send_tally(char tag, const struct tally *t, const char *tail)
 {
     printf("%c %ld %ld %ld %ld %ld %ld %ld %ld%s\n", tag, t->ops, t->verified, t->torn, t->lost,
            t->untouched, t->overlapped, t->changed, t->initial_empty, tail);
@@ -225,7 +225,7 @@ int stress_child_main(int argc, char **argv)
             lib.set(buf);
             g_in_set = 0;
             t.ops++;
-            send('P', &t, ""); /* every Set: the parent accounts for each one */
+            send_tally('P', &t, ""); /* every Set: the parent accounts for each one */
             continue;
         }
         /* Reader: a poisoned buffer, the sequence word around the read. */
@@ -265,7 +265,7 @@ int stress_child_main(int argc, char **argv)
                 t.torn++;
         }
         if (bad || t.ops % PROGRESS_OPS == 0)
-            send('P', &t, ""); /* a bad read at once: we may be killed */
+            send_tally('P', &t, ""); /* a bad read at once: we may be killed */
     }
     free(buf);
     shim_peer_close(&g_peer);
@@ -274,7 +274,7 @@ int stress_child_main(int argc, char **argv)
      * kill moments are drawn from. */
     char tail[32];
     snprintf(tail, sizeof tail, " %llu", (unsigned long long)(stress_now_ns() - t0));
-    send('D', &t, tail);
+    send_tally('D', &t, tail);
     return STRESS_OK;
 }
 
