@@ -18,13 +18,20 @@
 #if !defined(DLLMEM_NO_ASAN)
 #    define DLLMEM_NO_ASAN
 #endif
+/* TSan checks every load against freed memory too (same reason as below). */
+#if defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#        undef DLLMEM_NO_ASAN
+#        define DLLMEM_NO_ASAN __attribute__((no_sanitize("thread")))
+#    endif
+#endif
 
 #if defined(__SSE2__)
 /*
  * Aligned 16-byte loads never cross a page, and neither do aligned 64-byte
  * chunks, so reading the whole block or chunk that holds the terminator cannot
- * fault: the argument glibc's wcslen makes. ASan is told not to instrument
- * this function for that reason only: bytes past the terminator are loaded
+ * fault: the argument glibc's wcslen makes. ASan (or TSan) is told not to
+ * instrument this function for that reason only: bytes past the terminator are loaded
  * but never influence the result.
  */
 DLLMEM_NO_ASAN static inline unsigned zero_mask(const unsigned char *block)
