@@ -440,6 +440,19 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
         st = wait_shared(fd, cfg->name, why);
         if (st != DLLMEM_OK)
             return st;
+        /* What held DMS may have died holding it: an initializer about to
+         * reset an abandoned segment (its dead session's string and mode
+         * still there), or a last detacher. If no one else holds a share
+         * now, this attach is the first: it resets the object, never joins
+         * what the dead left. (A process that detached since we got our
+         * share saw it and left the name: we are first then too.) */
+        enum lock_result upgraded = lock_byte(fd, LOCK_DMS, F_WRLCK);
+        if (upgraded == LOCK_ERROR) {
+            os_reason(why, cfg->name, "fcntl(lock)", errno);
+            return DLLMEM_OS_ERROR;
+        }
+        if (upgraded == LOCK_TAKEN)
+            alone = LOCK_TAKEN;
     }
     /* Locked: now the object cannot change hands; look at it again. */
     if (sys_fstat(fd, &sb) != 0) {
