@@ -76,6 +76,10 @@ void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t pat
 /* Test builds only: pause here in the middle of writing D. */
 void dllmem_os_test_midwrite(void);
 
+/* Test builds only: a crash point after each store of the protocol to shared
+ * memory (POSIX: DLLMEM_TEST_STOP_AT stops the process at the K-th). */
+void dllmem_os_test_store_point(void);
+
 /* --- provided by the core, for the backends --- */
 
 /* Reads DLLMEM_NAME / DLLMEM_SIZE. Invalid values are refused, not replaced. */

@@ -106,7 +106,16 @@ static uint32_t g_first_slot;
  * waits; DLLMEM_TEST_STOP_MIDWRITE=1 stops a writer halfway through D, and
  * DLLMEM_TEST_PAUSE_MIDWRITE_MS=N makes it sleep there (under 1 s);
  * DLLMEM_TEST_NO_OFD=1 acts as a system without OFD locks; DLLMEM_TEST_SLOT=N
- * makes attach try slot N first (to reuse a dead process's slot). */
+ * makes attach try slot N first (to reuse a dead process's slot).
+ * Crash points, for sweeps that kill a process at each one in turn:
+ * DLLMEM_TEST_STOP_AT=K stops the process (SIGSTOP) at its K-th store point
+ * since attach (seqlock.c calls dllmem_os_test_store_point after every store
+ * of the protocol to shared memory); DLLMEM_TEST_STOP_STEP=K stops it at its
+ * K-th step of attach and detach (test_step), =NAME at the first step so
+ * named. All are read at attach. */
+static long g_stop_store, g_stop_step, g_stores, g_steps;
+static char g_stop_step_name[32];
+
 static void load_test_faults(void)
 {
     static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
@@ -128,6 +137,36 @@ static void load_test_faults(void)
     g_no_ofd_locks = !HAVE_OFD_LOCKS || (no_ofd != NULL && no_ofd[0] == '1');
     const char *slot = getenv("DLLMEM_TEST_SLOT"); /* NOLINT(concurrency-mt-unsafe) */
     g_first_slot = slot != NULL ? (uint32_t)strtoul(slot, NULL, 10) : 0u;
+    const char *at = getenv("DLLMEM_TEST_STOP_AT"); /* NOLINT(concurrency-mt-unsafe) */
+    g_stop_store = at != NULL ? strtol(at, NULL, 10) : 0;
+    g_stores = 0;
+    const char *step = getenv("DLLMEM_TEST_STOP_STEP"); /* NOLINT(concurrency-mt-unsafe) */
+    g_stop_step = 0;
+    g_stop_step_name[0] = '\0';
+    if (step != NULL && step[0] >= '0' && step[0] <= '9')
+        g_stop_step = strtol(step, NULL, 10);
+    else if (step != NULL)
+        (void)snprintf(g_stop_step_name, sizeof g_stop_step_name, "%s", step);
+    g_steps = 0;
+}
+
+/* Every protocol store happens under the writer lock, so the count needs no
+ * atomics. */
+void dllmem_os_test_store_point(void)
+{
+    if (g_stop_store > 0 && ++g_stores == g_stop_store)
+        (void)raise(SIGSTOP);
+}
+
+/* A numbered, named step of attach or detach (crash-point sweeps). */
+static void test_step(const char *name)
+{
+    g_steps++;
+    bool named = g_stop_step_name[0] != '\0' && strcmp(name, g_stop_step_name) == 0;
+    if (named)
+        g_stop_step_name[0] = '\0'; /* a name stops once */
+    if (named || g_steps == g_stop_step)
+        (void)raise(SIGSTOP);
 }
 
 void dllmem_os_test_midwrite(void)
@@ -143,6 +182,8 @@ void dllmem_os_test_midwrite(void)
 #else
 static void load_test_faults(void) {}
 void dllmem_os_test_midwrite(void) {}
+void dllmem_os_test_store_point(void) {}
+static void test_step(const char *name) { (void)name; }
 #endif
 
 static int sys_shm_open(const char *name, int flags, mode_t mode)
@@ -348,26 +389,34 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
         (void)munmap(look, (size_t)sb->st_size);
         if (st != DLLMEM_OK)
             return st;
+        test_step("inspected");
         /* Truncating to zero and back zero-fills in O(1), whatever the size. */
         if (sys_ftruncate(fd, 0) != 0) {
             os_reason(why, cfg->name, "ftruncate", errno);
             return DLLMEM_OS_ERROR;
         }
+        test_step("emptied");
     }
     if ((sb->st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0) {
         os_reason(why, cfg->name, "fchmod", errno);
         return DLLMEM_OS_ERROR;
     }
+    if ((sb->st_mode & 0777) != 0600)
+        test_step("mode-set");
     if (sys_ftruncate(fd, (off_t)want) != 0) {
         os_reason(why, cfg->name, "ftruncate", errno);
         return DLLMEM_OS_ERROR;
     }
+    test_step("sized");
     void *p = NULL;
     dllmem_status st = map_object(fd, cfg, (size_t)want, &p, why);
     if (st == DLLMEM_OK) {
+        test_step("mapped");
         st = adopt(seg, p, want, DLLMEM_ROLE_CREATED, &verdict, why);
         if (st != DLLMEM_OK)
             (void)munmap(p, (size_t)want);
+        else
+            test_step("initialized");
     }
     if (st != DLLMEM_OK)
         (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
@@ -436,10 +485,12 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
         os_reason(why, cfg->name, "fcntl(lock)", errno);
         return DLLMEM_OS_ERROR;
     }
+    test_step(alone == LOCK_TAKEN ? "locked" : "busy");
     if (alone == LOCK_BUSY) {
         st = wait_shared(fd, cfg->name, why);
         if (st != DLLMEM_OK)
             return st;
+        test_step("shared");
         /* What held DMS may have died holding it: an initializer about to
          * reset an abandoned segment (its dead session's string and mode
          * still there), or a last detacher. If no one else holds a share
@@ -472,6 +523,7 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
             seg->base = NULL;
             return DLLMEM_OS_ERROR;
         }
+        test_step("downgraded");
         return DLLMEM_OK;
     }
     return join(fd, &sb, cfg, seg, why);
@@ -543,13 +595,16 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         int fd = sys_shm_open(oname.text, O_RDWR | O_CREAT | O_NONBLOCK, 0600);
         if (fd < 0)
             return open_failure(cfg, errno, why);
+        test_step("opened");
         dllmem_status st = attach_fd(fd, cfg, seg, why);
         if (st == DLLMEM_OK) {
             seg->os_handle = fd;
             seg->os_slot = 0;
             st = claim_slot(seg);
-            if (st == DLLMEM_OK)
+            if (st == DLLMEM_OK) {
+                test_step("slot");
                 return DLLMEM_OK;
+            }
             if (st == DLLMEM_OS_ERROR)
                 os_reason(why, cfg->name, "fcntl(slot)", errno);
             else
@@ -579,11 +634,14 @@ void dllmem_os_detach(struct dllmem_segment *seg)
     int fd = (int)seg->os_handle;
     (void)munmap(seg->base, (size_t)seg->mapping_bytes);
     seg->base = NULL;
+    test_step("detach-unmapped");
     if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == LOCK_TAKEN) {
+        test_step("detach-alone");
         /* Alone: remove the name unless someone already replaced our object. */
         struct stat sb;
         if (sys_fstat(fd, &sb) == 0 && sb.st_nlink > 0)
             (void)shm_unlink(object_name(seg->config.name).text);
+        test_step("detach-unlinked");
     }
     (void)close(fd); /* releases DMS and the slot */
     seg->os_handle = -1;

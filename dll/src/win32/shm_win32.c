@@ -510,6 +510,8 @@ void dllmem_os_test_midwrite(void)
 #    else
 void dllmem_os_test_midwrite(void) {}
 #    endif
+/* Crash points are a POSIX test feature (SIGSTOP); Windows ignores them. */
+void dllmem_os_test_store_point(void) {}
 
 #    if !defined(DLLMEM_EMBEDDED)
 BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved)
