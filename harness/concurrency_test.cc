@@ -112,7 +112,7 @@ uint64_t Sequence(const shim_lib &lib) {
 TEST_F(TearingAccounting, EverySetFromConcurrentThreadsAndProcessesLands) {
   Load();
   constexpr int kThreads = 4, kProcesses = 4;
-  constexpr long kSets = 3000;
+  constexpr long kSets = 3000;  // per thread
   uint64_t before = Sequence(lib_);
   std::vector<std::thread> threads;
   for (int w = 0; w < kThreads; w++) {
@@ -130,19 +130,26 @@ TEST_F(TearingAccounting, EverySetFromConcurrentThreadsAndProcessesLands) {
   EXPECT_EQ(after_threads - before, static_cast<uint64_t>(kThreads * kSets))
       << "Sets from threads of one process were dropped";
 
+  // Processes writing at the same time for 400 ms each, so their Sets contend.
   std::string env = EnvName();
   const char *envp[] = {env.c_str(), nullptr};
-  std::string count = std::to_string(kSets);
   std::vector<shim_child> writers(kProcesses);
   for (int w = 0; w < kProcesses; w++) {
     std::string id = std::to_string(w + 10);
-    const char *args[] = {g_library.c_str(), id.c_str(), count.c_str(), nullptr};
-    ASSERT_TRUE(shim_spawn_role(&writers[w], "writer", args, envp));
+    const char *args[] = {g_library.c_str(), id.c_str(), "400", nullptr};
+    ASSERT_TRUE(shim_spawn_role(&writers[w], "setfor", args, envp));
   }
-  for (auto &c : writers) EXPECT_EQ(shim_child_wait(&c, 120000, nullptr, 0), 0);
+  long returned = 0;
+  for (auto &c : writers) {
+    char out[64] = "";
+    long n = 0;
+    EXPECT_EQ(shim_child_wait(&c, 120000, out, sizeof out), 0);
+    EXPECT_EQ(sscanf(out, "sets=%ld", &n), 1) << out;
+    returned += n;
+  }
   uint64_t landed = Sequence(lib_) - after_threads;
-  EXPECT_EQ(landed, static_cast<uint64_t>(kProcesses * kSets))
-      << (kProcesses * kSets - static_cast<long>(landed))
+  EXPECT_EQ(landed, static_cast<uint64_t>(returned))
+      << (returned - static_cast<long>(landed)) << " of " << returned
       << " Sets from contending processes returned but never reached the segment";
   units got = GetAll(static_cast<uint32_t>(Capacity()));
   EXPECT_TRUE(shim_msg_valid(got.data(), got.size())) << "the last value is not a whole message";

@@ -99,6 +99,26 @@ int role_writer(int argc, char **argv) {
   return 0;
 }
 
+// setfor LIB ID MS: stores self-checking messages for MS milliseconds, then
+// prints "sets=N": how many Sets returned, for tests that account for them.
+int role_setfor(int argc, char **argv) {
+  shim_lib lib;
+  if (argc < 3 || !load(&lib, argv[0])) return 10;
+  uint32_t id = static_cast<uint32_t>(atoi(argv[1]));
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(atol(argv[2]));
+  units msg(capacity_of(lib), 0);
+  long sets = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    shim_msg_make(msg.data(), SHIM_MSG_HEADER + static_cast<size_t>(sets) % 300, id,
+                  static_cast<uint32_t>(sets));
+    lib.set(msg.data());
+    sets++;
+  }
+  printf("sets=%ld\n", sets);
+  shim_lib_unload(&lib);
+  return 0;
+}
+
 // reader LIB COUNT: reads COUNT times into a poisoned buffer, classifies each
 // read (the test stored a message first, so only messages are valid), prints
 // the tally.
@@ -244,6 +264,7 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "set") return role_set(argc, argv);
   if (role == "hold") return role_hold(argc, argv);
   if (role == "writer") return role_writer(argc, argv);
+  if (role == "setfor") return role_setfor(argc, argv);
   if (role == "reader") return role_reader(argc, argv);
   if (role == "readcheck") return role_readcheck(argc, argv);
   if (role == "churn") return role_churn(argc, argv);
