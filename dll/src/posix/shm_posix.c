@@ -264,6 +264,16 @@ static int byte_is_held(int fd, off_t at)
     return fl.l_type != F_UNLCK;
 }
 
+/* 1 if another attach holds any slot byte (is attached), 0 if none, -1 on error. */
+static int any_slot_held(int fd)
+{
+    struct flock fl = one_byte(F_WRLCK, LOCK_SLOT_BASE + 1);
+    fl.l_len = MAX_SLOTS;
+    if (sys_fcntl_lock(fd, CMD_GETLK, &fl) != 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+}
+
 /* strerror is not thread-safe and attach can run on any thread (dlopen). */
 static const char *error_text(int err, char *buf, size_t len)
 {
@@ -431,6 +441,18 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
     enum dllmem_adopt_verdict verdict;
     if (sb->st_size == 0) /* its initializer died before sizing it */
         return adopt(seg, NULL, 0u, DLLMEM_ROLE_JOINING, &verdict, why);
+    /* Joined only while some process is attached (holds its slot). Else it
+     * is what the dead left, sharers or not (waiters that got their shares
+     * when its initializer died before resetting it): go round, so that one
+     * attach takes it alone and resets it. (An initializer between its
+     * downgrade and its slot costs a round.) */
+    int live = any_slot_held(fd);
+    if (live < 0) {
+        os_reason(why, cfg->name, "fcntl(getlk)", errno);
+        return DLLMEM_OS_ERROR;
+    }
+    if (live == 0)
+        return ATTACH_RETRY;
     if ((sb->st_mode & 077) != 0) {
         dllmem_reason_set(why, "\"%s\" has mode 0%o: other users can reach it", cfg->name,
                           (unsigned)(sb->st_mode & 0777));
