@@ -111,10 +111,10 @@ static uint32_t g_first_slot;
  * DLLMEM_TEST_STOP_AT=K stops the process (SIGSTOP) at its K-th store point
  * since attach (seqlock.c calls dllmem_os_test_store_point after every store
  * of the protocol to shared memory); DLLMEM_TEST_STOP_STEP=K stops it at its
- * K-th step of attach and detach (test_step), =NAME at the first step so
- * named. All are read at attach. */
+ * K-th step of attach and detach (test_step), =NAME[,NAME...] at the first
+ * step of each name. All are read at attach. */
 static long g_stop_store, g_stop_step, g_stores, g_steps;
-static char g_stop_step_name[32];
+static char g_stop_step_names[128]; /* ",name,name," */
 
 static void load_test_faults(void)
 {
@@ -142,11 +142,11 @@ static void load_test_faults(void)
     g_stores = 0;
     const char *step = getenv("DLLMEM_TEST_STOP_STEP"); /* NOLINT(concurrency-mt-unsafe) */
     g_stop_step = 0;
-    g_stop_step_name[0] = '\0';
+    g_stop_step_names[0] = '\0';
     if (step != NULL && step[0] >= '0' && step[0] <= '9')
         g_stop_step = strtol(step, NULL, 10);
     else if (step != NULL)
-        (void)snprintf(g_stop_step_name, sizeof g_stop_step_name, "%s", step);
+        (void)snprintf(g_stop_step_names, sizeof g_stop_step_names, ",%s,", step);
     g_steps = 0;
 }
 
@@ -162,10 +162,12 @@ void dllmem_os_test_store_point(void)
 static void test_step(const char *name)
 {
     g_steps++;
-    bool named = g_stop_step_name[0] != '\0' && strcmp(name, g_stop_step_name) == 0;
-    if (named)
-        g_stop_step_name[0] = '\0'; /* a name stops once */
-    if (named || g_steps == g_stop_step)
+    char token[40];
+    (void)snprintf(token, sizeof token, ",%s,", name);
+    char *named = strstr(g_stop_step_names, token);
+    if (named != NULL) /* each name stops once: blank it out, keep the commas */
+        memset(named + 1, ' ', strlen(token) - 2);
+    if (named != NULL || g_steps == g_stop_step)
         (void)raise(SIGSTOP);
 }
 
