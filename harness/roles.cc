@@ -253,7 +253,8 @@ int role_nobody_attach(int argc, char **argv) {
 }  // namespace
 
 #if !defined(_WIN32)
-int survival_role(const std::string &role, int argc, char **argv);  // survival_test.cc
+int survival_role(const std::string &role, int argc, char **argv);    // survival_test.cc
+int crashpoint_role(const std::string &role, int argc, char **argv);  // crashpoint_test.cc
 #endif
 
 int run_role(const std::string &role, int argc, char **argv) {
@@ -274,6 +275,7 @@ int run_role(const std::string &role, int argc, char **argv) {
   if (role == "nobody-create") return role_nobody_create(argc, argv);
   if (role == "nobody-attach") return role_nobody_attach(argc, argv);
   if (int rc = survival_role(role, argc, argv); rc != -1) return rc;
+  if (int rc = crashpoint_role(role, argc, argv); rc != -1) return rc;
 #endif
   fprintf(stderr, "unknown role %s\n", role.c_str());
   return 2;
