@@ -161,6 +161,7 @@ static void send_tally(char tag, const struct tally *t, const char *tail)
 {
     printf("%c %ld %ld %ld %ld %ld %ld %ld %ld%s\n", tag, t->ops, t->verified, t->torn, t->lost,
            t->untouched, t->overlapped, t->changed, t->initial_empty, tail);
+    fflush(stdout);
 }
 
 /* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset] */
@@ -177,6 +178,9 @@ int stress_child_main(int argc, char **argv)
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
     struct stress_child_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
                                   strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
+    /* Every line is flushed as written: Windows has no line buffering (setvbuf
+     * _IOLBF with size 0 fails there and a pipe stays fully buffered), so a
+     * line would otherwise reach the runner late, or never if it kills us. */
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (kill_us > 0)
         arm_kill(kill_us, kill_in_set && a.writer);
@@ -185,12 +189,15 @@ int stress_child_main(int argc, char **argv)
     char err[512];
     if (!shim_lib_load(&lib, a.library, err, sizeof err)) {
         printf("E load %s\n", err);
+        fflush(stdout);
         return STRESS_RUNNER_ERROR;
     }
     uint64_t t1 = stress_now_ns();
     printf("A %llu\n", (unsigned long long)(t1 - t0));
+    fflush(stdout);
     if (shim_lib_is_extended(&lib) && lib.x_attach_status() != DLLMEM_OK) {
         printf("E attach %s\n", lib.x_attach_reason());
+        fflush(stdout);
         shim_lib_unload(&lib);
         return STRESS_RUNNER_ERROR;
     }
@@ -287,24 +294,36 @@ static void holder_stop(int sig)
 }
 #endif
 
-/* argv: LIBRARY. Attaches before any worker, prints "H <sequence> <capacity>", holds
- * the segment until SIGTERM (or its parent is gone), then prints
- * "F <sequence> <kind of a final read> <its length>" and detaches. The
- * sequence (dllmem_get_info: completed Sets) is "-" without the extended API. */
+/* argv: LIBRARY (Windows: LIBRARY STOP_EVENT RUNNER_PID). Attaches before
+ * any worker, prints "H <sequence> <capacity>", holds the segment until
+ * SIGTERM (Windows: the runner's named event is set) or the runner is gone,
+ * then prints "F <sequence> <kind of a final read> <its length>" and detaches.
+ * The sequence (dllmem_get_info: completed Sets) is "-" without the extended
+ * API. */
 int stress_holder_main(int argc, char **argv)
 {
 #if defined(_WIN32)
-    (void)argc, (void)argv;
-    return STRESS_USAGE; /* the runner holds no segment on Windows */
+    if (argc < 3)
+        return STRESS_USAGE;
+    HANDLE stop[2] = {OpenEventA(SYNCHRONIZE, FALSE, argv[1]),
+                      OpenProcess(SYNCHRONIZE, FALSE, (DWORD)strtoul(argv[2], NULL, 10))};
+    if (stop[0] == NULL || stop[1] == NULL) {
+        printf("E holder cannot open the runner's event or process (error %lu)\n",
+               (unsigned long)GetLastError());
+        fflush(stdout);
+        return STRESS_RUNNER_ERROR;
+    }
 #else
     if (argc < 1)
         return STRESS_USAGE;
     signal(SIGTERM, holder_stop);
+#endif
     setvbuf(stdout, NULL, _IOLBF, 0);
     shim_lib lib;
     char err[512];
     if (!shim_lib_load(&lib, argv[0], err, sizeof err)) {
         printf("E load %s\n", err);
+        fflush(stdout);
         return STRESS_RUNNER_ERROR;
     }
     bool ext = shim_lib_is_extended(&lib);
@@ -314,10 +333,17 @@ int stress_holder_main(int argc, char **argv)
         printf("H %llu %zu\n", (unsigned long long)info.sequence, cap);
     else
         printf("H - %zu\n", cap);
-    pid_t parent = getppid();
+    fflush(stdout);
     /* Bounded by the runner's life: it stops the holder, or dies. */
+#if defined(_WIN32)
+    (void)WaitForMultipleObjects(2, stop, FALSE, INFINITE);
+    CloseHandle(stop[0]);
+    CloseHandle(stop[1]);
+#else
+    pid_t parent = getppid();
     while (!g_holder_stop && getppid() == parent)
         usleep(2000);
+#endif
     dllmem_unit *buf = malloc(cap * sizeof *buf);
     if (buf == NULL)
         return STRESS_RUNNER_ERROR;
@@ -329,10 +355,10 @@ int stress_holder_main(int argc, char **argv)
         printf("F %llu %s %zu\n", (unsigned long long)info.sequence, shim_read_kind_name(k), n);
     else
         printf("F - %s %zu\n", shim_read_kind_name(k), n);
+    fflush(stdout);
     free(buf);
     shim_lib_unload(&lib);
     return STRESS_OK;
-#endif
 }
 
 int stress_trivial_main(void) { return 0; }

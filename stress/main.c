@@ -18,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(_WIN32)
+#    include <windows.h>
+#endif
 
 #ifndef STRESS_DEFAULT_LIBRARY
 #    define STRESS_DEFAULT_LIBRARY ""
@@ -157,7 +160,6 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->min_repairs = 1;
     snprintf(o->name, sizeof o->name, "dllmem-stress-%ld", (long)getpid());
     int ch;
-    long v;
     opterr = 0;
     while ((ch = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         const char *bad = NULL, *value = optarg;
@@ -195,12 +197,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (!parse_double(optarg, 0.1, 3600, &o->wedge_s))
                 bad = "--wedge-timeout";
             break;
-        case 'S':
-            if (parse_long(optarg, 0, 4294967295L, &v))
-                o->seed = (unsigned)v;
+        case 'S': {
+            /* Not parse_long: a long has 32 bits on Windows. */
+            char *end;
+            errno = 0;
+            unsigned long long seed = strtoull(optarg, &end, 10);
+            if (errno == 0 && optarg[0] >= '0' && optarg[0] <= '9' && *end == '\0' &&
+                seed <= 0xFFFFFFFFu)
+                o->seed = (unsigned)seed;
             else
                 bad = "--seed";
             break;
+        }
         case 'N':
             if (optarg == NULL || strlen(optarg) == 0 || strlen(optarg) >= sizeof o->name ||
                 strchr(optarg, '/'))
@@ -516,7 +524,7 @@ static bool token(const char **p, char *tok, size_t len)
     while (**p == ' ')
         (*p)++;
     size_t n = 0;
-    while (**p != '\0' && **p != ' ' && **p != '\n') {
+    while (**p != '\0' && **p != ' ' && **p != '\r' && **p != '\n') { /* CRLF on Windows */
         if (n + 1 < len)
             tok[n++] = **p;
         (*p)++;
@@ -536,21 +544,37 @@ static bool unsigned_token(const char *tok, unsigned long long *v)
 
 /* The holder: attached before the first worker and until after the last, so
  * the segment (and its sequence, the count of completed Sets) lives through
- * the whole run. POSIX only: on Windows the run is not accounted. */
+ * the whole run. POSIX stops it with SIGTERM, Windows with a named event. */
 struct holder {
     shim_child c;
     bool running;
     shim_peer peer; /* the runner's own view of the sequence word */
+#if defined(_WIN32)
+    HANDLE stop;
+#endif
 };
 
 static void holder_start(const struct options *o, struct holder *h, struct totals *t)
 {
     memset(h, 0, sizeof *h);
-#if !defined(_WIN32)
     char envbuf[2][160];
     const char *envp[3];
     env_for_children(o, envbuf, envp);
+#if defined(_WIN32)
+    char event[192], pid[24];
+    snprintf(event, sizeof event, "Local\\%s.stress-stop", o->name);
+    snprintf(pid, sizeof pid, "%lu", (unsigned long)GetCurrentProcessId());
+    h->stop = CreateEventA(NULL, TRUE, FALSE, event);
+    if (h->stop == NULL) {
+        fprintf(stderr, "dllmem-stress: cannot create the holder's stop event (error %lu)\n",
+                (unsigned long)GetLastError());
+        t->errors_other++;
+        return;
+    }
+    const char *args[] = {o->library, event, pid, NULL};
+#else
     const char *args[] = {o->library, NULL};
+#endif
     if (!shim_spawn_role(&h->c, "holder", args, envp))
         return;
     h->running = true;
@@ -567,9 +591,6 @@ static void holder_start(const struct options *o, struct holder *h, struct total
         t->errors_other++;
     }
     shim_peer_open(&h->peer, o->name, (size_t)cap);
-#else
-    (void)o, (void)t;
-#endif
 }
 
 /* Stops the holder: its final line gives the sequence after the run and what
@@ -586,9 +607,17 @@ static void holder_stop(struct holder *h, struct totals *t)
         }
     }
     shim_peer_close(&h->peer);
+#if defined(_WIN32)
+    if (h->stop != NULL) {
+        SetEvent(h->stop);
+        CloseHandle(h->stop);
+    }
+#endif
     if (!h->running)
         return;
+#if !defined(_WIN32)
     shim_child_kill(&h->c, SIGTERM);
+#endif
     char out[256] = "";
     int rc = shim_child_wait(&h->c, 30000, out, sizeof out);
     char seq[32] = "", kind[16] = "", len[32] = "";
@@ -762,7 +791,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 t->final_kind);
     else
         fprintf(f, "  sets            %ld returned; not accounted (%s); final read: %s\n",
-                t->sets_reported, t->held ? "no dllmem_get_info" : "no holder on this platform",
+                t->sets_reported, t->held ? "no dllmem_get_info" : "no holder",
                 t->held ? t->final_kind : "n/a");
     if (o->kill_in_set >= 0)
         fprintf(f, "  kill-in-Set     %ld writers died inside their write window; %ld repairs\n",

@@ -30,9 +30,10 @@ enum {
  *   K <seq>           a writer about to die inside its own write window
  *                     (--kill-in-set): seq is the odd sequence it leaves
  *   E <kind> <detail> an error the child could see (attach, ...)
- * The holder (one per run, POSIX) says "H <sequence> <capacity>" once attached and
+ * The holder (one per run) says "H <sequence> <capacity>" once attached and
  * "F <sequence> <kind> <len>" when stopped: the completed-Set count before and
- * after, and what a final read found. */
+ * after, and what a final read found. Every line ends in "\n" (Windows:
+ * "\r\n") and is flushed as it is written. */
 #define PROGRESS_OPS 32
 
 struct stress_child_args {

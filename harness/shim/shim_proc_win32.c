@@ -5,6 +5,7 @@
 
 #include <windows.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,8 +110,11 @@ bool shim_spawn_role(shim_child *c, const char *role, const char *const *args,
         append_arg(cmd, sizeof cmd, args[i]);
     SECURITY_ATTRIBUTES sa = {sizeof sa, NULL, TRUE};
     HANDLE rd, wr;
-    if (!CreatePipe(&rd, &wr, &sa, 0))
+    if (!CreatePipe(&rd, &wr, &sa, 0)) {
+        fprintf(stderr, "shim: CreatePipe failed (error %lu)\n", (unsigned long)GetLastError());
+        errno = EMFILE;
         return false;
+    }
     SetHandleInformation(rd, HANDLE_FLAG_INHERIT, 0);
     char *block = environment_block(env);
     STARTUPINFOA si;
@@ -121,10 +125,21 @@ bool shim_spawn_role(shim_child *c, const char *role, const char *const *args,
     si.hStdOutput = wr;
     si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
     si.hStdInput = GetStdHandle(STD_INPUT_HANDLE);
-    BOOL ok = CreateProcessA(g_self, cmd, NULL, NULL, TRUE, 0, block, NULL, &si, &pi);
+    /* A few tries: under load Wine's CreateProcess now and then fails with
+     * ERROR_INTERNAL_ERROR (1359) and succeeds when called again. */
+    BOOL ok = FALSE;
+    DWORD err = 0;
+    for (int attempt = 0; attempt < 5 && !ok; attempt++) {
+        if (attempt > 0)
+            Sleep(20u * (DWORD)attempt);
+        ok = CreateProcessA(g_self, cmd, NULL, NULL, TRUE, 0, block, NULL, &si, &pi);
+        err = ok ? 0 : GetLastError();
+    }
     free(block);
     CloseHandle(wr);
     if (!ok) {
+        fprintf(stderr, "shim: CreateProcess failed 5 times (error %lu)\n", (unsigned long)err);
+        errno = EAGAIN;
         CloseHandle(rd);
         return false;
     }
