@@ -1,4 +1,5 @@
 /* The fuzz API over the hardened core, compiled into the target. */
+#include "backend.h"
 #include "entry.h"
 #include "fuzz_api.h"
 
