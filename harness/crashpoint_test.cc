@@ -307,6 +307,56 @@ TEST_F(CrashPoint, TheLastProcessKilledAtEveryStepOfDetach) {
   RecordProperty("points", reached);
 }
 
+// The last process stopped at each step of its detach while another
+// attaches (stopped where it finds the object locked), then let go: the
+// detach finishes first, and the attacher must not end up alone on the
+// object it unlinked, but on the one everyone else finds by name.
+TEST_F(CrashPoint, AnAttachRacingTheLastDetachAtEveryStepEndsOnTheNamedObject) {
+  int reached = 0, waited = 0;
+  for (const char *step : {"detach-unmapped", "detach-alone", "detach-unlinked"}) {
+    shim_child a, b;
+    std::string stop = std::string("DLLMEM_TEST_STOP_STEP=") + step;
+    const char *aargs[] = {g_hooks_library.c_str(), "leaving", nullptr};
+    const char *aenv[] = {stop.c_str(), nullptr};
+    ASSERT_TRUE(shim_spawn_role(&a, "crashpoint-hold", aargs, aenv));
+    char line[256];
+    ASSERT_TRUE(shim_child_read_line(&a, 10000, line, sizeof line));
+    shim_child_kill(&a, SIGTERM);
+    ASSERT_EQ(WaitStopOrExit(&a, 10000), Fate::kStopped) << "detach never reached " << step;
+    reached++;
+    const char *bargs[] = {g_hooks_library.c_str(), "joined", nullptr};
+    const char *benv[] = {"DLLMEM_TEST_STOP_STEP=busy", nullptr};
+    ASSERT_TRUE(shim_spawn_role(&b, "crashpoint-hold", bargs, benv));
+    bool said = false;
+    Fate bf = Fate::kRunning;
+    for (auto t0 = Clock::now(); MsSince(t0) < 20000 && !said && bf == Fate::kRunning;) {
+      bf = WaitStopOrExit(&b, 20);
+      if (bf == Fate::kRunning) said = shim_child_read_line(&b, 20, line, sizeof line);
+    }
+    ASSERT_TRUE(said || bf == Fate::kStopped) << "the attacher neither stopped nor attached";
+    shim_child_kill(&a, SIGCONT);  // the detach finishes
+    EXPECT_EQ(shim_child_wait(&a, 10000, nullptr, 0), 0) << "the detacher at " << step;
+    if (bf == Fate::kStopped) {
+      waited++;
+      shim_child_kill(&b, SIGCONT);
+      ASSERT_TRUE(shim_child_read_line(&b, 20000, line, sizeof line)) << "at " << step;
+    }
+    EXPECT_STREQ(line, "attach=DLLMEM_OK read= set=DLLMEM_OK") << "the attacher at " << step;
+    Load();
+    ASSERT_TRUE(Loaded());
+    EXPECT_EQ(Read(), "joined") << "detach stopped at " << step
+                                << ": the attacher ended on another object than the named one";
+    shim_child_kill(&b, SIGTERM);
+    EXPECT_EQ(shim_child_wait(&b, 10000, nullptr, 0), 0);
+    Unload();
+    EXPECT_FALSE(shim_segment_exists(name_.c_str())) << "at " << step;
+    if (HasFatalFailure() || HasNonfatalFailure()) break;
+  }
+  EXPECT_EQ(reached, 3);
+  EXPECT_GT(waited, 0) << "the attacher never had to wait for the detacher";
+  RecordProperty("points", reached);
+}
+
 }  // namespace
 
 // crashpoint-hold LIB TEXT: attaches, reads, stores TEXT, prints
