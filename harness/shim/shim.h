@@ -82,6 +82,14 @@ long shim_child_read_some(shim_child *c, char *buf, size_t len);
 void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms);
 /* Waits until the child is stopped by a signal; false on exit or timeout. */
 bool shim_child_wait_stopped(shim_child *c, int timeout_ms);
+/* Freezes the child where it is, and returns once it is frozen (POSIX:
+ * SIGSTOP, waited for; Windows: every thread suspended, each one's context
+ * read, which returns only once the suspension has taken effect): a test can
+ * look at the segment and kill the child at exactly that point. false if it
+ * could not (then call shim_child_thaw). */
+bool shim_child_freeze(shim_child *c);
+/* Lets a frozen child run on (harmless on one that is not frozen). */
+void shim_child_thaw(shim_child *c);
 /* Waits for the child without a deadline (its stdout is at EOF, say), closes
  * its pipe; returns what shim_child_wait returns. */
 int shim_child_reap(shim_child *c);

@@ -239,6 +239,13 @@ bool shim_child_wait_stopped(shim_child *c, int timeout_ms)
     return false;
 }
 
+bool shim_child_freeze(shim_child *c)
+{
+    return kill(c->pid, SIGSTOP) == 0 && shim_child_wait_stopped(c, 2000);
+}
+
+void shim_child_thaw(shim_child *c) { (void)kill(c->pid, SIGCONT); }
+
 int shim_child_reap(shim_child *c)
 {
     int status = 0;

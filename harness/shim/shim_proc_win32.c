@@ -5,6 +5,8 @@
 
 #include <windows.h>
 
+#include <tlhelp32.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,6 +256,50 @@ bool shim_child_wait_stopped(shim_child *c, int timeout_ms)
         if (strcmp(line, "midwrite") == 0)
             return true;
     return false;
+}
+
+/* Suspends (or resumes) every thread of process pid; false if one failed. */
+static bool each_thread(DWORD pid, bool suspend)
+{
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPTHREAD, 0);
+    if (snap == INVALID_HANDLE_VALUE)
+        return false;
+    THREADENTRY32 te;
+    te.dwSize = sizeof te;
+    bool ok = true;
+    int seen = 0;
+    for (BOOL more = Thread32First(snap, &te); more; more = Thread32Next(snap, &te)) {
+        if (te.th32OwnerProcessID != pid)
+            continue;
+        seen++;
+        HANDLE t = OpenThread(THREAD_SUSPEND_RESUME | THREAD_GET_CONTEXT, FALSE, te.th32ThreadID);
+        if (t == NULL) {
+            ok = false;
+            continue;
+        }
+        if (suspend) {
+            CONTEXT ctx;
+            memset(&ctx, 0, sizeof ctx);
+            ctx.ContextFlags = CONTEXT_CONTROL;
+            ok = SuspendThread(t) != (DWORD)-1 && GetThreadContext(t, &ctx) && ok;
+        } else {
+            ok = ResumeThread(t) != (DWORD)-1 && ok;
+        }
+        CloseHandle(t);
+    }
+    CloseHandle(snap);
+    return ok && seen > 0;
+}
+
+bool shim_child_freeze(shim_child *c)
+{
+    return c->os_process != 0 && each_thread((DWORD)c->pid, true);
+}
+
+void shim_child_thaw(shim_child *c)
+{
+    if (c->os_process != 0)
+        (void)each_thread((DWORD)c->pid, false);
 }
 
 void shim_child_kill(shim_child *c, int sig)

@@ -497,7 +497,8 @@ void dllmem_os_default_name(char *buf, size_t len)
 
 #    if defined(DLLMEM_TESTING)
 /* Test builds: a writer told to stop mid-write sleeps there holding the mutex
- * until it is terminated, which abandons the mutex. */
+ * until it is terminated, which abandons the mutex; DLLMEM_TEST_PAUSE_MIDWRITE_MS=N
+ * makes every Set sleep there N ms (under 1 s), as on POSIX. */
 void dllmem_os_test_midwrite(void)
 {
     const char *stop = getenv("DLLMEM_TEST_STOP_MIDWRITE");
@@ -506,6 +507,10 @@ void dllmem_os_test_midwrite(void)
         fflush(stdout);
         Sleep(INFINITE);
     }
+    const char *pause = getenv("DLLMEM_TEST_PAUSE_MIDWRITE_MS");
+    DWORD ms = pause != NULL ? (DWORD)(strtoul(pause, NULL, 10) % 1000u) : 0u;
+    if (ms > 0)
+        Sleep(ms);
 }
 #    else
 void dllmem_os_test_midwrite(void) {}
