@@ -1,7 +1,6 @@
 // Paths the other suites cannot reach on their own, driven through the
-// library's test-hook build: a failure injected at every system call site
-// during attach, readers forced onto the writer-lock fallback, lock waits that
-// time out, and a child forked without exec.
+// library's test-hook build: readers forced onto the writer-lock fallback,
+// lock waits that time out, and a child forked without exec.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -86,87 +85,10 @@ class HookTest : public LibraryTest {
       unsetenv(v);
     LibraryTest::TearDown();
   }
-  // Starts a child holding the segment (and storing text), waits until ready.
-  void Hold(shim_child *c, const char *text_to_store, const std::string &lib) {
-    std::string env = EnvName();
-    const char *envp[] = {env.c_str(), nullptr};
-    const char *args[] = {lib.c_str(), text_to_store, nullptr};
-    ASSERT_TRUE(shim_spawn_role(c, "hold", args, envp));
-    char line[32];
-    ASSERT_TRUE(shim_child_read_line(c, 10000, line, sizeof line));
-  }
 };
 
-// Where the attach meets the segment: created fresh, left abandoned by a
-// crashed process (reset path), or held by a live one (join path).
-enum class Scene { kFresh, kAbandoned, kHeld };
-
-struct FaultCase {
-  const char *call;
-  int nth;
-  Scene scene;
-};
-
-class FaultSweep : public HookTest, public ::testing::WithParamInterface<FaultCase> {};
-
-TEST_P(FaultSweep, AttachEitherWorksOrFailsCleanly) {
-  const FaultCase f = GetParam();
-  shim_child holder{};
-  if (f.scene != Scene::kFresh) Hold(&holder, "held", g_library);
-  if (f.scene == Scene::kAbandoned) {
-    shim_child_kill(&holder, SIGKILL);  // nobody detaches: an abandoned segment
-    shim_child_wait(&holder, 10000, nullptr, 0);
-  }
-  std::string spec = std::string(f.call) + "@" + std::to_string(f.nth);
-  setenv("DLLMEM_TEST_FAIL", spec.c_str(), 1);
-  Load("", g_hooks_library);
-  unsetenv("DLLMEM_TEST_FAIL");
-  dllmem_status st = lib_.x_attach_status();
-  std::string why = lib_.x_attach_reason();
-  if (st == DLLMEM_OK) {
-    SetUnits(widen("after"));  // the injected call was not on the path, or retried
-    EXPECT_EQ(GetAll(), text("after"));
-  } else {
-    EXPECT_NE(why.find(f.call), std::string::npos) << spec << ": " << why;
-    units s = widen("ignored"), out(8, 0xAAAA);
-    lib_.set(s.data());
-    lib_.get(out.data(), 8);
-    EXPECT_EQ(out[0], 0);
-  }
-  Unload();
-  if (f.scene == Scene::kHeld) {
-    std::string out;
-    EXPECT_EQ(RunRole(name_, "get", {g_library}, 10000, &out), 0);
-    if (st != DLLMEM_OK) {
-      EXPECT_EQ(out, "held\n") << "a failed attach disturbed the holder";
-    }
-    shim_child_kill(&holder, SIGTERM);
-    shim_child_wait(&holder, 10000, nullptr, 0);
-  }
-  if (f.scene == Scene::kFresh && st != DLLMEM_OK) {
-    EXPECT_FALSE(shim_segment_exists(name_.c_str())) << "a failed attach left its object";
-  }
-  shim_segment_remove(name_.c_str());  // an abandoned scene whose attach failed keeps it
-  expect_no_segment_ = false;
-}
-
-std::vector<FaultCase> AllFaults() {
-  std::vector<FaultCase> v;
-  const std::pair<const char *, int> calls[] = {
-      {"shm_open", 2}, {"fstat", 4}, {"ftruncate", 3}, {"mmap", 3}, {"fcntl", 6}};
-  for (Scene s : {Scene::kFresh, Scene::kAbandoned, Scene::kHeld})
-    for (const auto &c : calls)
-      for (int n = 1; n <= c.second; n++) v.push_back({c.first, n, s});
-  return v;
-}
-
-std::string FaultName(const ::testing::TestParamInfo<FaultCase> &i) {
-  const char *scene[] = {"fresh", "abandoned", "held"};
-  return std::string(scene[static_cast<int>(i.param.scene)]) + "_" + i.param.call + "_" +
-         std::to_string(i.param.nth);
-}
-
-INSTANTIATE_TEST_SUITE_P(AttachFailure, FaultSweep, ::testing::ValuesIn(AllFaults()), FaultName);
+// The attach-failure sweep (AttachFailure/FaultSweep) is in fault_sweep_test.cc,
+// which every platform builds.
 
 // Readers forced onto the writer-lock fallback still return whole strings.
 using ReaderFallback = HookTest;

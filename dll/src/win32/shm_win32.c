@@ -63,23 +63,133 @@
 
 static DWORD g_attach_wait_ms = ATTACH_WAIT_MS;
 static DWORD g_writer_wait_ms = WRITER_WAIT_MS;
-static bool g_fail_get_security_info; /* test builds: DLLMEM_TEST_FAIL=GetSecurityInfo */
+
+/* ---- system calls, through a table so test builds can inject failures ------- */
+
+struct syscall_entry {
+    const char *name;
+    DWORD inject_error; /* non-zero: fail with this error (test builds only) */
+    int inject_at;      /* 0: every call; N: only the Nth call since attach */
+    int calls;
+};
+
+enum {
+    SYS_OPEN_PROCESS_TOKEN,
+    SYS_GET_TOKEN_INFORMATION,
+    SYS_CONVERT_SD,
+    SYS_CREATE_MUTEX,
+    SYS_WAIT,
+    SYS_CREATE_FILE_MAPPING,
+    SYS_GET_SECURITY_INFO,
+    SYS_MAP_VIEW,
+    SYS_VIRTUAL_QUERY,
+    SYS_COUNT
+};
+
+static struct syscall_entry g_sys[SYS_COUNT] = {
+    [SYS_OPEN_PROCESS_TOKEN] = {.name = "OpenProcessToken"},
+    [SYS_GET_TOKEN_INFORMATION] = {.name = "GetTokenInformation"},
+    [SYS_CONVERT_SD] = {.name = "ConvertStringSecurityDescriptorToSecurityDescriptorW"},
+    [SYS_CREATE_MUTEX] = {.name = "CreateMutexW"},
+    [SYS_WAIT] = {.name = "WaitForSingleObject"},
+    [SYS_CREATE_FILE_MAPPING] = {.name = "CreateFileMappingW"},
+    [SYS_GET_SECURITY_INFO] = {.name = "GetSecurityInfo"},
+    [SYS_MAP_VIEW] = {.name = "MapViewOfFile"},
+    [SYS_VIRTUAL_QUERY] = {.name = "VirtualQuery"},
+};
 
 #    if defined(DLLMEM_TESTING)
-/* DLLMEM_TEST_WAIT_MS bounds both lock waits; DLLMEM_TEST_FAIL naming
- * GetSecurityInfo makes that call fail, as the POSIX build's table does for
- * its calls. */
+/* Test builds: DLLMEM_TEST_FAIL=call[@N][,call[@N]...] makes the named call
+ * fail (every time, or only its Nth time since attach) with an error that call
+ * can return, as the POSIX build's table does; DLLMEM_TEST_WAIT_MS bounds both
+ * lock waits. Read at attach. */
 static void load_test_hooks(void)
 {
+    static const DWORD errors[SYS_COUNT] = {
+        [SYS_OPEN_PROCESS_TOKEN] = ERROR_ACCESS_DENIED,
+        [SYS_GET_TOKEN_INFORMATION] = ERROR_ACCESS_DENIED,
+        [SYS_CONVERT_SD] = ERROR_NOT_ENOUGH_MEMORY,
+        [SYS_CREATE_MUTEX] = ERROR_ACCESS_DENIED,
+        [SYS_WAIT] = ERROR_ACCESS_DENIED,
+        [SYS_CREATE_FILE_MAPPING] = ERROR_COMMITMENT_LIMIT,
+        [SYS_GET_SECURITY_INFO] = ERROR_ACCESS_DENIED,
+        [SYS_MAP_VIEW] = ERROR_NOT_ENOUGH_MEMORY,
+        [SYS_VIRTUAL_QUERY] = ERROR_INVALID_PARAMETER,
+    };
     const char *wait = getenv("DLLMEM_TEST_WAIT_MS");
     const char *fail = getenv("DLLMEM_TEST_FAIL");
     g_attach_wait_ms = wait != NULL ? (DWORD)strtoul(wait, NULL, 10) : ATTACH_WAIT_MS;
     g_writer_wait_ms = wait != NULL ? (DWORD)strtoul(wait, NULL, 10) : WRITER_WAIT_MS;
-    g_fail_get_security_info = fail != NULL && strstr(fail, "GetSecurityInfo") != NULL;
+    for (int i = 0; i < SYS_COUNT; i++) {
+        const char *hit = fail != NULL ? strstr(fail, g_sys[i].name) : NULL;
+        size_t n = strlen(g_sys[i].name);
+        g_sys[i].inject_error = hit != NULL ? errors[i] : 0;
+        g_sys[i].inject_at = hit != NULL && hit[n] == '@' ? atoi(hit + n + 1) : 0;
+        g_sys[i].calls = 0;
+    }
 }
 #    else
 static void load_test_hooks(void) {}
 #    endif
+
+static bool injected(int which)
+{
+    struct syscall_entry *e = &g_sys[which];
+    if (e->inject_error == 0)
+        return false;
+    if (e->inject_at != 0 && ++e->calls != e->inject_at)
+        return false;
+    SetLastError(e->inject_error);
+    return true;
+}
+
+static BOOL sys_open_process_token(HANDLE *token)
+{
+    return !injected(SYS_OPEN_PROCESS_TOKEN) &&
+           OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, token);
+}
+
+static BOOL sys_get_token_information(HANDLE token, TOKEN_INFORMATION_CLASS which, void *info,
+                                      DWORD len, DWORD *out)
+{
+    return !injected(SYS_GET_TOKEN_INFORMATION) &&
+           GetTokenInformation(token, which, info, len, out);
+}
+
+static BOOL sys_convert_sd(const wchar_t *sddl, PSECURITY_DESCRIPTOR *sd)
+{
+    return !injected(SYS_CONVERT_SD) &&
+           ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, sd, NULL);
+}
+
+static HANDLE sys_create_mutex(SECURITY_ATTRIBUTES *sa, const wchar_t *wname)
+{
+    return injected(SYS_CREATE_MUTEX) ? NULL : CreateMutexW(sa, FALSE, wname);
+}
+
+static DWORD sys_wait(HANDLE h, DWORD ms)
+{
+    return injected(SYS_WAIT) ? WAIT_FAILED : WaitForSingleObject(h, ms);
+}
+
+static HANDLE sys_create_file_mapping(SECURITY_ATTRIBUTES *sa, uint64_t bytes, const wchar_t *wname)
+{
+    if (injected(SYS_CREATE_FILE_MAPPING))
+        return NULL;
+    return CreateFileMappingW(INVALID_HANDLE_VALUE, sa, PAGE_READWRITE, (DWORD)(bytes >> 32),
+                              (DWORD)(bytes & 0xFFFFFFFFu), wname);
+}
+
+static void *sys_map_view(HANDLE map)
+{
+    return injected(SYS_MAP_VIEW) ? NULL
+                                  : MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+}
+
+static SIZE_T sys_virtual_query(const void *p, MEMORY_BASIC_INFORMATION *mbi)
+{
+    return injected(SYS_VIRTUAL_QUERY) ? 0 : VirtualQuery(p, mbi, sizeof *mbi);
+}
 
 static void win_error_reason(struct dllmem_reason *why, const char *name, const char *call,
                              DWORD err)
@@ -120,17 +230,24 @@ static PSID copy_sid(PSID sid)
 /* A SID from the process token: the user (TokenUser), the default owner of
  * new objects (TokenOwner; for an elevated administrator that is the
  * Administrators group) or the logon session's (TokenGroups, SE_GROUP_LOGON_ID).
- * Free with LocalFree; NULL on failure or when there is none. */
-static PSID token_sid(TOKEN_INFORMATION_CLASS which)
+ * Free with LocalFree. NULL when there is none, or on failure: then *failed
+ * names the call that failed (GetLastError holds its error). */
+static PSID token_sid(TOKEN_INFORMATION_CLASS which, const char **failed)
 {
     HANDLE token;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    if (!sys_open_process_token(&token)) {
+        *failed = "OpenProcessToken";
         return NULL;
+    }
     DWORD len = 0;
-    (void)GetTokenInformation(token, which, NULL, 0, &len);
+    (void)GetTokenInformation(token, which, NULL, 0, &len); /* the size only */
     void *info = len > 0 ? LocalAlloc(LPTR, len) : NULL;
     PSID copy = NULL;
-    if (info != NULL && GetTokenInformation(token, which, info, len, &len)) {
+    if (info == NULL) {
+        *failed = len == 0 ? "GetTokenInformation" : "LocalAlloc";
+    } else if (!sys_get_token_information(token, which, info, len, &len)) {
+        *failed = "GetTokenInformation";
+    } else {
         if (which == TokenUser) {
             copy = copy_sid(((TOKEN_USER *)info)->User.Sid);
         } else if (which == TokenOwner) {
@@ -141,6 +258,8 @@ static PSID token_sid(TOKEN_INFORMATION_CLASS which)
                 if ((groups->Groups[i].Attributes & SE_GROUP_LOGON_ID) == SE_GROUP_LOGON_ID)
                     copy = copy_sid(groups->Groups[i].Sid);
         }
+        if (copy == NULL && which != TokenGroups)
+            *failed = "CopySid";
     }
     if (info != NULL)
         LocalFree(info);
@@ -166,16 +285,23 @@ static void principals_free(struct principals *p)
     }
 }
 
-static bool principals_get(struct principals *p)
+/* false on failure, with *failed naming the call (GetLastError its error). */
+static bool principals_get(struct principals *p, const char **failed)
 {
     DWORD len = SECURITY_MAX_SID_SIZE;
-    p->user = token_sid(TokenUser);
-    p->owner = token_sid(TokenOwner);
-    p->logon = token_sid(TokenGroups);
-    p->system = LocalAlloc(LPTR, len);
-    if (p->user == NULL || p->owner == NULL || p->system == NULL ||
-        !CreateWellKnownSid(WinLocalSystemSid, NULL, p->system, &len)) {
+    *failed = NULL;
+    p->user = token_sid(TokenUser, failed);
+    p->owner = *failed == NULL ? token_sid(TokenOwner, failed) : NULL;
+    p->logon = *failed == NULL ? token_sid(TokenGroups, failed) : NULL; /* none is fine */
+    p->system = *failed == NULL ? LocalAlloc(LPTR, len) : NULL;
+    if (*failed == NULL && (p->system == NULL || p->user == NULL || p->owner == NULL))
+        *failed = p->system == NULL ? "LocalAlloc" : "GetTokenInformation";
+    if (*failed == NULL && !CreateWellKnownSid(WinLocalSystemSid, NULL, p->system, &len))
+        *failed = "CreateWellKnownSid";
+    if (*failed != NULL) {
+        DWORD err = GetLastError();
         principals_free(p);
+        SetLastError(err);
         return false;
     }
     return true;
@@ -189,27 +315,34 @@ static bool trusted(const struct principals *p, PSID sid)
 
 /* An owner-only security descriptor: a protected DACL granting the user all
  * access and nobody else anything, as the example's note on
- * SECURITY_ATTRIBUTES suggests. Free with LocalFree. */
-static PSECURITY_DESCRIPTOR owner_only(PSID user)
+ * SECURITY_ATTRIBUTES suggests. Free with LocalFree. NULL on failure, with
+ * *failed naming the call (GetLastError its error). */
+static PSECURITY_DESCRIPTOR owner_only(PSID user, const char **failed)
 {
     LPWSTR sid_text = NULL;
     PSECURITY_DESCRIPTOR sd = NULL;
-    if (user == NULL || !ConvertSidToStringSidW(user, &sid_text))
+    if (!ConvertSidToStringSidW(user, &sid_text)) {
+        *failed = "ConvertSidToStringSidW";
         return NULL;
+    }
     wchar_t sddl[256];
     (void)_snwprintf(sddl, sizeof sddl / sizeof sddl[0], L"O:%lsD:P(A;;GA;;;%ls)", sid_text,
                      sid_text);
     sddl[sizeof sddl / sizeof sddl[0] - 1] = L'\0';
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL))
+    if (!sys_convert_sd(sddl, &sd)) {
+        *failed = g_sys[SYS_CONVERT_SD].name;
         sd = NULL;
+    }
+    DWORD err = GetLastError();
     LocalFree(sid_text);
+    SetLastError(err);
     return sd;
 }
 
 static DWORD sys_get_security_info(HANDLE h, PSID *owner, PACL *dacl, PSECURITY_DESCRIPTOR *sd)
 {
-    if (g_fail_get_security_info)
-        return ERROR_ACCESS_DENIED;
+    if (injected(SYS_GET_SECURITY_INFO))
+        return GetLastError();
     return GetSecurityInfo(h, SE_KERNEL_OBJECT,
                            OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION, owner, NULL,
                            dacl, NULL, sd);
@@ -315,7 +448,7 @@ static dllmem_status open_mutex(const wchar_t *wname, SECURITY_ATTRIBUTES *sa,
                                 const struct principals *us, const char *what, const char *name,
                                 HANDLE *out, struct dllmem_reason *why)
 {
-    HANDLE m = CreateMutexW(sa, FALSE, wname);
+    HANDLE m = sys_create_mutex(sa, wname);
     if (m == NULL) {
         bool kind = GetLastError() == ERROR_INVALID_HANDLE;
         win_reason(why, name, "CreateMutexW");
@@ -333,7 +466,7 @@ static dllmem_status open_mutex(const wchar_t *wname, SECURITY_ATTRIBUTES *sa,
 
 static dllmem_status lock(HANDLE mutex, DWORD wait_ms, const char *name, struct dllmem_reason *why)
 {
-    DWORD r = WaitForSingleObject(mutex, wait_ms);
+    DWORD r = sys_wait(mutex, wait_ms);
     if (r == WAIT_OBJECT_0 || r == WAIT_ABANDONED)
         return DLLMEM_OK; /* abandoned: its holder died; the core repairs */
     if (r == WAIT_TIMEOUT) {
@@ -349,13 +482,13 @@ static dllmem_status lock(HANDLE mutex, DWORD wait_ms, const char *name, struct 
 static dllmem_status map_and_adopt(HANDLE map, bool created, uint64_t page,
                                    struct dllmem_segment *seg, struct dllmem_reason *why)
 {
-    unsigned char *base = MapViewOfFile(map, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, 0);
+    unsigned char *base = sys_map_view(map);
     if (base == NULL) {
         win_reason(why, seg->config.name, "MapViewOfFile");
         return DLLMEM_OS_ERROR;
     }
     MEMORY_BASIC_INFORMATION mbi;
-    if (VirtualQuery(base, &mbi, sizeof mbi) == 0) {
+    if (sys_virtual_query(base, &mbi) == 0) {
         win_reason(why, seg->config.name, "VirtualQuery");
         UnmapViewOfFile(base);
         return DLLMEM_OS_ERROR;
@@ -396,13 +529,14 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
     (void)snprintf(attach_label, sizeof attach_label, "%s.dllmem-attach", cfg->name);
     load_test_hooks();
     struct principals us = {NULL, NULL, NULL, NULL};
-    if (!principals_get(&us)) {
-        win_reason(why, cfg->name, "reading this process's token");
+    const char *failed = NULL;
+    if (!principals_get(&us, &failed)) {
+        win_reason(why, cfg->name, failed); /* reading this process's token */
         return DLLMEM_OS_ERROR;
     }
-    PSECURITY_DESCRIPTOR sd = owner_only(us.user);
+    PSECURITY_DESCRIPTOR sd = owner_only(us.user, &failed);
     if (sd == NULL) {
-        win_reason(why, cfg->name, "building an owner-only security descriptor");
+        win_reason(why, cfg->name, failed); /* an owner-only security descriptor */
         principals_free(&us);
         return DLLMEM_OS_ERROR;
     }
@@ -430,8 +564,7 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         st = open_mutex(lock_name, &sa, &us, "writer mutex", lock_label, &mutex, why);
     if (st == DLLMEM_OK) {
         uint64_t bytes = dllmem_object_bytes(cfg->data_bytes, page);
-        map = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, (DWORD)(bytes >> 32),
-                                 (DWORD)(bytes & 0xFFFFFFFFu), map_name);
+        map = sys_create_file_mapping(&sa, bytes, map_name);
         if (map == NULL) {
             bool kind = GetLastError() == ERROR_INVALID_HANDLE;
             win_reason(why, cfg->name, "CreateFileMappingW");
