@@ -1,7 +1,15 @@
 /* The fuzz API over the hardened core, compiled into the target. */
+#define _GNU_SOURCE
 #include "backend.h"
 #include "entry.h"
 #include "fuzz_api.h"
+
+#include <stdatomic.h>
+#include <time.h>
+
+#undef clock_gettime /* the real calls here, whatever was forced in */
+#undef nanosleep
+#undef sched_yield
 
 const bool fz_extended = true;
 
@@ -32,3 +40,27 @@ unsigned char *fz_raw(size_t *len)
     *len = (size_t)seg->mapping_bytes;
     return seg->base;
 }
+
+/* ---- virtual time for the backend (fuzz_clock.h) ---------------------------- */
+
+static _Atomic long long g_skipped_ns; /* sleeps skipped so far */
+
+int fz_clock_gettime(clockid_t clock, struct timespec *ts)
+{
+    if (clock_gettime(clock, ts) != 0)
+        return -1;
+    long long ns = (long long)ts->tv_nsec + atomic_load(&g_skipped_ns);
+    ts->tv_sec += (time_t)(ns / 1000000000LL);
+    ts->tv_nsec = (long)(ns % 1000000000LL);
+    return 0;
+}
+
+int fz_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    if (rem != NULL)
+        rem->tv_sec = 0, rem->tv_nsec = 0;
+    atomic_fetch_add(&g_skipped_ns, (long long)req->tv_sec * 1000000000LL + req->tv_nsec);
+    return 0;
+}
+
+int fz_sched_yield(void) { return 0; }
