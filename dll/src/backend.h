@@ -34,9 +34,10 @@ struct dllmem_segment {
     uint32_t capacity; /* units, terminator included */
     uint64_t mapping_bytes;
     struct dllmem_config config;
-    intptr_t os_handle; /* backend's: fd on POSIX, mapping HANDLE on Windows */
-    intptr_t os_lock;   /* backend's: unused on POSIX, writer mutex HANDLE on Windows */
-    uint32_t os_slot;   /* backend's: writer-lock identity, 0 = none yet */
+    /* The backend's own state of this attach (OS handles, lock identity),
+     * defined in each backend file; the core never looks inside. Set by
+     * dllmem_os_attach, meaningful only while base != NULL. */
+    struct dllmem_os_attach *os;
 };
 
 /* A reason buffer filled with one sentence saying what failed and why. */

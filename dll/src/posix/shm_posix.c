@@ -602,6 +602,13 @@ static void discard_if_empty(int fd, const char *oname)
 
 static dllmem_status claim_slot(struct dllmem_segment *seg);
 
+/* This process's attach (backend.h): there is one, the core's segment's. */
+struct dllmem_os_attach {
+    int fd;        /* the object; its description carries this attach's OFD locks */
+    uint32_t slot; /* writer-lock identity: lock byte LOCK_SLOT_BASE + slot; 0 = none yet */
+};
+static struct dllmem_os_attach g_os = {-1, 0};
+
 dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_segment *seg,
                                struct dllmem_reason *why)
 {
@@ -622,8 +629,9 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         test_step("opened");
         dllmem_status st = attach_fd(fd, cfg, seg, why);
         if (st == DLLMEM_OK) {
-            seg->os_handle = fd;
-            seg->os_slot = 0;
+            g_os.fd = fd;
+            g_os.slot = 0;
+            seg->os = &g_os;
             st = claim_slot(seg);
             if (st == DLLMEM_OK) {
                 test_step("slot");
@@ -655,7 +663,7 @@ static bool g_forked_without_own_fd; /* see atfork_child */
 
 void dllmem_os_detach(struct dllmem_segment *seg)
 {
-    int fd = (int)seg->os_handle;
+    int fd = seg->os->fd;
     (void)munmap(seg->base, (size_t)seg->mapping_bytes);
     seg->base = NULL;
     test_step("detach-unmapped");
@@ -668,8 +676,8 @@ void dllmem_os_detach(struct dllmem_segment *seg)
         test_step("detach-unlinked");
     }
     (void)close(fd); /* releases DMS and the slot */
-    seg->os_handle = -1;
-    seg->os_slot = 0;
+    seg->os->fd = -1;
+    seg->os->slot = 0;
 }
 
 /* ---- writer lock --------------------------------------------------------------- */
@@ -684,14 +692,14 @@ static pthread_mutex_t g_writer_mutex = PTHREAD_MUTEX_INITIALIZER;
  * the word; whoever takes it next repairs the segment. */
 static dllmem_status claim_slot(struct dllmem_segment *seg)
 {
-    int fd = (int)seg->os_handle;
+    int fd = seg->os->fd;
     uint32_t start = g_first_slot != 0u ? (g_first_slot - 1u) % MAX_SLOTS
                                         : ((uint32_t)getpid() * 2654435761u) % MAX_SLOTS;
     for (uint32_t i = 0; i < MAX_SLOTS; i++) {
         uint32_t slot = 1u + (start + i) % MAX_SLOTS;
         enum lock_result r = lock_byte(fd, (off_t)(LOCK_SLOT_BASE + slot), F_WRLCK);
         if (r == LOCK_TAKEN) {
-            seg->os_slot = slot;
+            seg->os->slot = slot;
             uint32_t dead = slot;
             (void)atomic_compare_exchange_strong_explicit(
                 &seg->ctl->writer, &dead, 0u, memory_order_release, memory_order_relaxed);
@@ -711,7 +719,7 @@ static dllmem_status claim_slot(struct dllmem_segment *seg)
 static dllmem_status wait_for_writer(struct dllmem_segment *seg)
 {
     _Atomic uint32_t *word = &seg->ctl->writer;
-    const uint32_t me = seg->os_slot;
+    const uint32_t me = seg->os->slot;
     int64_t start = now_ns(), deadline = start + (int64_t)g_writer_wait_ms * 1000000LL;
     int64_t next_check = start + OWNER_CHECK_NS;
     for (int round = 0;; round++) {
@@ -720,7 +728,7 @@ static dllmem_status wait_for_writer(struct dllmem_segment *seg)
         if (owner == 0 || owner == me || owner > MAX_SLOTS) {
             take = true;
         } else if (now_ns() >= next_check) {
-            take = byte_is_held((int)seg->os_handle, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
+            take = byte_is_held(seg->os->fd, (off_t)(LOCK_SLOT_BASE + owner)) == 0;
             next_check = now_ns() + OWNER_CHECK_NS;
         }
         if (take && atomic_compare_exchange_strong_explicit(word, &owner, me, memory_order_acquire,
@@ -740,7 +748,7 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
     if (g_forked_without_own_fd)
         return DLLMEM_NOT_ATTACHED;
     (void)pthread_mutex_lock(&g_writer_mutex);
-    if (seg->os_slot == 0) { /* a forked child gives up its parent's slot */
+    if (seg->os->slot == 0) { /* a forked child gives up its parent's slot */
         dllmem_status st = claim_slot(seg);
         if (st != DLLMEM_OK) {
             (void)pthread_mutex_unlock(&g_writer_mutex);
@@ -748,7 +756,7 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
         }
     }
     uint32_t owner = 0;
-    if (atomic_compare_exchange_strong_explicit(&seg->ctl->writer, &owner, seg->os_slot,
+    if (atomic_compare_exchange_strong_explicit(&seg->ctl->writer, &owner, seg->os->slot,
                                                 memory_order_acquire, memory_order_relaxed))
         return DLLMEM_OK;
     /* The wait is not a cancellation point (nanosleep is one): a thread
@@ -794,13 +802,13 @@ static int64_t count_attached(const struct dllmem_segment *seg)
     if (stack == NULL)
         return -1;
     size_t top = 0;
-    int64_t n = seg->os_slot != 0 ? 1 : 0;
+    int64_t n = seg->os->slot != 0 ? 1 : 0;
     stack[top++] = (struct range){LOCK_SLOT_BASE + 1, LOCK_SLOT_BASE + (off_t)MAX_SLOTS};
     while (top > 0) {
         struct range r = stack[--top];
         struct flock fl = one_byte(F_WRLCK, r.lo);
         fl.l_len = r.hi - r.lo + 1;
-        if (fcntl((int)seg->os_handle, CMD_GETLK, &fl) != 0) {
+        if (fcntl(seg->os->fd, CMD_GETLK, &fl) != 0) {
             n = -1;
             break;
         }
@@ -852,7 +860,7 @@ static void atfork_child(void)
     struct dllmem_segment *seg = dllmem_core_segment();
     if (seg == NULL)
         return;
-    int old = (int)seg->os_handle;
+    int old = seg->os->fd;
     struct stat a, b;
     int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
     bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
@@ -860,7 +868,7 @@ static void atfork_child(void)
               dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
     if (fd >= 0)
         (void)close(fd);
-    seg->os_slot = 0;
+    seg->os->slot = 0;
     g_forked_without_own_fd = !ok;
     if (ok)
         (void)claim_slot(seg); /* else the first Set claims one */

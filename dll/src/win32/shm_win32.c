@@ -64,6 +64,13 @@
 static DWORD g_attach_wait_ms = ATTACH_WAIT_MS;
 static DWORD g_writer_wait_ms = WRITER_WAIT_MS;
 
+/* This process's attach (backend.h): there is one, the core's segment's. */
+struct dllmem_os_attach {
+    HANDLE map;    /* the mapping; the kernel frees it with its last handle */
+    HANDLE writer; /* Local\N.dllmem-lock, the writer mutex */
+};
+static struct dllmem_os_attach g_os;
+
 /* ---- system calls, through a table so test builds can inject failures ------- */
 
 struct syscall_entry {
@@ -586,8 +593,9 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         if (mutex != NULL)
             CloseHandle(mutex);
     } else {
-        seg->os_handle = (intptr_t)map;
-        seg->os_lock = (intptr_t)mutex;
+        g_os.map = map;
+        g_os.writer = mutex;
+        seg->os = &g_os;
     }
     LocalFree(sd);
     principals_free(&us);
@@ -597,18 +605,19 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
 void dllmem_os_detach(struct dllmem_segment *seg)
 {
     UnmapViewOfFile(seg->base);
-    CloseHandle((HANDLE)seg->os_handle);
-    CloseHandle((HANDLE)seg->os_lock);
+    CloseHandle(seg->os->map);
+    CloseHandle(seg->os->writer);
+    seg->os->map = seg->os->writer = NULL;
     seg->base = NULL;
 }
 
 dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
 {
     struct dllmem_reason ignored;
-    return lock((HANDLE)seg->os_lock, g_writer_wait_ms, seg->config.name, &ignored);
+    return lock(seg->os->writer, g_writer_wait_ms, seg->config.name, &ignored);
 }
 
-void dllmem_os_writer_unlock(struct dllmem_segment *seg) { ReleaseMutex((HANDLE)seg->os_lock); }
+void dllmem_os_writer_unlock(struct dllmem_segment *seg) { ReleaseMutex(seg->os->writer); }
 
 void dllmem_os_yield(void) { SwitchToThread(); }
 
