@@ -199,10 +199,10 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'S': {
             /* Not parse_long: a long has 32 bits on Windows. */
-            char *end;
+            char *end = NULL;
             errno = 0;
-            unsigned long long seed = strtoull(optarg, &end, 10);
-            if (errno == 0 && optarg[0] >= '0' && optarg[0] <= '9' && *end == '\0' &&
+            unsigned long long seed = optarg != NULL ? strtoull(optarg, &end, 10) : 0;
+            if (end != NULL && errno == 0 && optarg[0] >= '0' && optarg[0] <= '9' && *end == '\0' &&
                 seed <= 0xFFFFFFFFu)
                 o->seed = (unsigned)seed;
             else
