@@ -3,6 +3,7 @@
 #include "backend.h"
 #include "entry.h"
 #include "fuzz_api.h"
+#include "fuzz_clock.h" /* the prototypes of the virtual-time calls below */
 
 #include <stdatomic.h>
 #include <time.h>
