@@ -796,11 +796,10 @@ static int64_t count_attached(const struct dllmem_segment *seg)
         off_t lo, hi;
     };
     /* Each holder found replaces one range by at most two, so k holders never
-     * need more than k + 1 entries: one allocation for the worst case (its
-     * pages are only touched as far as the stack actually grows). */
-    struct range *stack = malloc(((size_t)MAX_SLOTS + 1u) * sizeof *stack);
-    if (stack == NULL)
-        return -1;
+     * need more than k + 1 entries. A few dozen processes fit on the stack;
+     * past that, one allocation for the worst case (MAX_SLOTS + 1). */
+    struct range local[64];
+    struct range *stack = local;
     size_t top = 0;
     int64_t n = seg->os->slot != 0 ? 1 : 0;
     stack[top++] = (struct range){LOCK_SLOT_BASE + 1, LOCK_SLOT_BASE + (off_t)MAX_SLOTS};
@@ -815,13 +814,23 @@ static int64_t count_attached(const struct dllmem_segment *seg)
         if (fl.l_type == F_UNLCK)
             continue;
         n++;
+        if (stack == local && top + 2u > sizeof local / sizeof local[0]) {
+            struct range *heap = malloc(((size_t)MAX_SLOTS + 1u) * sizeof *heap);
+            if (heap == NULL) {
+                n = -1;
+                break;
+            }
+            memcpy(heap, local, top * sizeof *heap);
+            stack = heap;
+        }
         off_t first = fl.l_start, last = fl.l_start + (fl.l_len > 0 ? fl.l_len : 1) - 1;
         if (first > r.lo)
             stack[top++] = (struct range){r.lo, first - 1};
         if (last < r.hi)
             stack[top++] = (struct range){last + 1, r.hi};
     }
-    free(stack);
+    if (stack != local)
+        free(stack);
     return n;
 }
 
