@@ -34,6 +34,25 @@ ctest_count() {
   grep -Eo '[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$1" | tail -1
 }
 
+# run_leftovers BEFORE: the segments this run left. Ours are the harness's
+# and the example's (dllmem-t$SHIM_NAME_RUN-*), and any other dllmem-* object
+# that appeared since BEFORE and whose creator (the pid in its name: fuzz,
+# stress, latency) is gone. Objects of other runs on the machine are theirs.
+run_leftovers() {
+  local n pid
+  comm -13 <(printf '%s\n' "$1") <(ls /dev/shm | grep '^dllmem-' | sort) | while read -r n; do
+    [ -n "$n" ] || continue
+    case $n in
+      "dllmem-t$SHIM_NAME_RUN-"*) echo "$n" ;;
+      dllmem-t*) ;;
+      *)
+        pid=$(printf '%s' "$n" | sed -n 's/^dllmem-[a-z]*-\([0-9][0-9]*\).*/\1/p')
+        if [ -z "$pid" ] || ! kill -0 "$pid" 2> /dev/null; then echo "$n"; fi
+        ;;
+    esac
+  done
+}
+
 # run_suite PRESET [CTEST ARGS...]: runs ctest for a preset, then fails if any
 # segment is left in /dev/shm; ends the stage with the test count.
 run_suite() {
@@ -41,10 +60,17 @@ run_suite() {
   shift
   configure_build "$preset" || stage_done FAIL "build failed"
   local log="build/$preset/ctest.log"
+  local before
+  before=$(ls /dev/shm | grep '^dllmem-' | sort)
+  export SHIM_NAME_RUN="r$$"  # the harness's and the example's names carry it
   ctest --preset "$preset" "$@" 2>&1 | tee "$log" | tail -n 12
   local rc=${PIPESTATUS[0]}
   local left
-  left=$(ls /dev/shm | grep -c '^dllmem-' || true)
-  [ "$left" -eq 0 ] || { echo "$STAGE_NAME: $left segment(s) left in /dev/shm"; rc=1; }
+  left=$(run_leftovers "$before")
+  [ -z "$left" ] || {
+    echo "$STAGE_NAME: $(printf '%s\n' "$left" | grep -c .) segment(s) left in /dev/shm:"
+    printf '%s\n' "$left" | head -n 5
+    rc=1
+  }
   [ "$rc" -eq 0 ] && stage_done PASS "$(ctest_count "$log")" || stage_done FAIL "$(ctest_count "$log")"
 }
