@@ -17,7 +17,7 @@ OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The library's sources are compiled in: the targets attach it themselves.
-common=(dll/src/core.c dll/src/adopt.c dll/src/config.c dll/src/status.c dll/src/scan.c
+common=(dll/src/core.c dll/src/adopt.c dll/src/seqlock.c dll/src/config.c dll/src/status.c dll/src/scan.c
         dll/src/posix/shm_posix.c fuzz/fuzz_api_common.c fuzz/fuzz_api_dllmem.c)
 objs=()
 for src in "${common[@]}"; do

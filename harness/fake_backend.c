@@ -10,7 +10,8 @@
 
 #define LEGACY_BYTES 4096u /* the original example's mapping: one page */
 
-static dllmem_unit g_area[LEGACY_BYTES / 2];
+/* 8-byte aligned like a real mapping: the core moves shared data in words. */
+static _Alignas(8) dllmem_unit g_area[LEGACY_BYTES / 2];
 static size_t g_capacity;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -1,59 +1,17 @@
 /*
- * The portable core: the exports, bounds, and the seqlock protocol over the
- * layout in layout.h. It calls the OS only through backend.h.
+ * The portable core: the exports, bounds and the control block over the
+ * layout in layout.h; the seqlock protocol itself is in seqlock.c. It calls
+ * the OS only through backend.h.
  */
 #include "backend.h"
 #include "entry.h"
+#include "seqlock.h"
 #include "units.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(__has_feature)
-#    if __has_feature(thread_sanitizer)
-#        define DLLMEM_TSAN 1
-#    endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#    define DLLMEM_TSAN 1
-#endif
-
-/*
- * Copies that touch the shared areas. A seqlock reader may copy while a writer
- * writes; the reader then sees a changed sequence and discards what it copied.
- * The plain build uses memcpy for that discarded racy copy (as kernels do);
- * under TSan every unit goes through a relaxed atomic, which makes the
- * protocol race-free in the C11 model and lets TSan check the rest of it.
- */
-static inline void dllmem_copy_shared(dllmem_unit *dst, const dllmem_unit *src, size_t n)
-{
-#if defined(DLLMEM_TSAN)
-    for (size_t i = 0; i < n; i++)
-        __atomic_store_n(&dst[i], __atomic_load_n(&src[i], __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-#else
-    memcpy(dst, src, n * sizeof *dst);
-#endif
-}
-
-static inline dllmem_unit dllmem_load_shared(const dllmem_unit *p)
-{
-#if defined(DLLMEM_TSAN)
-    return __atomic_load_n(p, __ATOMIC_RELAXED);
-#else
-    return *(const volatile dllmem_unit *)p;
-#endif
-}
-
-static inline void dllmem_store_shared(dllmem_unit *p, dllmem_unit v)
-{
-#if defined(DLLMEM_TSAN)
-    __atomic_store_n(p, v, __ATOMIC_RELAXED);
-#else
-    *(volatile dllmem_unit *)p = v;
-#endif
-}
 
 /* Process-wide attach state; written only by the platform entry point
  * (constructor / DllMain), before and after any export can run. */
@@ -76,20 +34,11 @@ static atomic_uint g_inside;
 static atomic_bool g_detaching;
 #define DETACH_WAIT_MS 50
 
-/* A reader retries this often, yielding after READ_SPINS, before it takes the
- * writer lock to guarantee progress against a stream of Sets. */
-#define READ_SPINS 16
+/* A reader retries this often (seqlock.c) before it takes the writer lock to
+ * guarantee progress against a stream of Sets. */
 #define READ_TRIES 1000
 /* Test builds can lower it (DLLMEM_TEST_READ_TRIES) to force the fallback. */
 static int g_read_tries = READ_TRIES;
-
-#if defined(DLLMEM_STATS)
-/* Benchmark builds only (bench/): how often a reader had to try again. */
-_Atomic uint64_t dllmem_stat_read_attempts, dllmem_stat_read_retries;
-#    define STAT_ADD(counter) atomic_fetch_add_explicit(&(counter), 1u, memory_order_relaxed)
-#else
-#    define STAT_ADD(counter) ((void)0)
-#endif
 
 /* ---- control block -------------------------------------------------------- */
 
@@ -250,165 +199,16 @@ struct dllmem_segment *dllmem_core_segment(void) { return g_seg.base != NULL ? &
 
 /* ---- the protocol ------------------------------------------------------------ */
 
-static uint32_t clamp_len(uint32_t len, uint32_t capacity)
-{
-    return len < capacity ? len : capacity - 1u;
-}
-
-/* Under the writer lock: finish a dead writer's copy (I5). */
-static void repair(struct dllmem_segment *seg)
-{
-    struct dllmem_ctl *c = seg->ctl;
-    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
-    if ((s & 1u) == 0)
-        return;
-    uint32_t n = clamp_len(atomic_load_explicit(&c->len_s, memory_order_relaxed), seg->capacity);
-    dllmem_copy_shared(seg->data, seg->shadow, n);
-    dllmem_store_shared(&seg->data[n], 0);
-    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);
-    atomic_store_explicit(&c->seq, s + 1u, memory_order_release);
-}
-
-/* A legacy mapping (ctl == NULL): bounded copies, no protocol. Writers among
- * dllmem processes still exclude each other. */
-static dllmem_status store_legacy(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
-{
-    dllmem_status st = dllmem_os_writer_lock(seg);
-    if (st != DLLMEM_OK)
-        return st;
-    dllmem_copy_shared(seg->data, src, n);
-    dllmem_store_shared(&seg->data[n], 0);
-    dllmem_os_writer_unlock(seg);
-    return DLLMEM_OK;
-}
-
-static dllmem_status load_legacy(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
-                                 size_t *full_len)
-{
-    size_t len = 0;
-    while (len + 1u < seg->capacity && dllmem_load_shared(&seg->data[len]) != 0)
-        len++;
-    size_t k = 0;
-    if (buf != NULL && cch > 0) {
-        k = len;
-        if (len > cch - 1u) { /* cut, pair-safe */
-            k = cch - 1u;
-            if (k > 0 && dllmem_is_high(dllmem_load_shared(&seg->data[k - 1])) &&
-                dllmem_is_low(dllmem_load_shared(&seg->data[k])))
-                k--;
-        }
-        dllmem_copy_shared(buf, seg->data, k);
-        buf[k] = 0;
-    }
-    *full_len = len;
-    return (buf == NULL || cch == 0 || k == len) ? DLLMEM_OK : DLLMEM_TRUNCATED;
-}
-
-/* Stores src[0..n); n <= capacity-1 and pair-safe. */
+/* The protocol lives in seqlock.c, where the model checker compiles it too. */
 static dllmem_status store(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
 {
-    struct dllmem_ctl *c = seg->ctl;
-    if (c == NULL)
-        return store_legacy(seg, src, n);
-    dllmem_status st = dllmem_os_writer_lock(seg);
-    if (st != DLLMEM_OK)
-        return st;
-    repair(seg);
-    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
-
-    /* Phase 1, seq even: readers use D, so S is ours. The fence keeps these
-     * writes after the store that ended the previous odd phase. */
-    atomic_thread_fence(memory_order_release);
-    dllmem_copy_shared(seg->shadow, src, n);
-    dllmem_store_shared(&seg->shadow[n], 0);
-    atomic_store_explicit(&c->len_s, n, memory_order_relaxed);
-
-    /* Phase 2, seq odd: readers use S, so D is ours. */
-    atomic_store_explicit(&c->seq, s + 1u, memory_order_release);
-    atomic_thread_fence(memory_order_release);
-    uint32_t half = n / 2u;
-    dllmem_copy_shared(seg->data, src, half);
-#if defined(DLLMEM_TESTING)
-    dllmem_os_test_midwrite();
-#endif
-    dllmem_copy_shared(seg->data + half, src + half, n - half);
-    dllmem_store_shared(&seg->data[n], 0);
-    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);
-
-    atomic_store_explicit(&c->seq, s + 2u, memory_order_release);
-    dllmem_os_writer_unlock(seg);
-    return DLLMEM_OK;
-}
-
-/* One consistent read attempt; returns false if a Set intervened. Copies at
- * most limit units (pair-safe) into buf when buf != NULL. */
-static bool read_once(struct dllmem_segment *seg, dllmem_unit *buf, size_t limit, uint32_t *len_out,
-                      size_t *copied)
-{
-    struct dllmem_ctl *c = seg->ctl;
-    uint32_t s1 = atomic_load_explicit(&c->seq, memory_order_acquire);
-    bool odd = (s1 & 1u) != 0;
-    const dllmem_unit *src = odd ? seg->shadow : seg->data;
-    uint32_t len = clamp_len(
-        atomic_load_explicit(odd ? &c->len_s : &c->len_d, memory_order_relaxed), seg->capacity);
-    size_t k = 0;
-    if (buf != NULL) {
-        k = limit < len ? limit : len;
-        if (k < len && k > 0 && dllmem_is_high(dllmem_load_shared(&src[k - 1])) &&
-            dllmem_is_low(dllmem_load_shared(&src[k])))
-            k--;
-        dllmem_copy_shared(buf, src, k);
-    }
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&c->seq, memory_order_relaxed) != s1)
-        return false;
-    *len_out = len;
-    *copied = k;
-    return true;
+    return dllmem_seq_store(seg, src, n);
 }
 
 static dllmem_status load(struct dllmem_segment *seg, dllmem_unit *buf, size_t cch,
                           size_t *full_len)
 {
-    if (seg->ctl == NULL)
-        return load_legacy(seg, buf, cch, full_len);
-    size_t limit = (buf != NULL && cch > 0) ? cch - 1u : 0u;
-    dllmem_unit *dst = (buf != NULL && cch > 0) ? buf : NULL;
-    uint32_t len = 0;
-    size_t k = 0;
-    bool ok = false;
-    for (int i = 0; i < g_read_tries && !ok; i++) {
-        ok = read_once(seg, dst, limit, &len, &k);
-        STAT_ADD(dllmem_stat_read_attempts);
-        if (!ok)
-            STAT_ADD(dllmem_stat_read_retries);
-        if (!ok && i >= READ_SPINS)
-            dllmem_os_yield();
-    }
-    if (!ok) {
-        /* Starved by writers: read under their lock, which guarantees progress. */
-        dllmem_status st = dllmem_os_writer_lock(seg);
-        if (st != DLLMEM_OK) {
-            if (dst != NULL)
-                dst[0] = 0;
-            *full_len = 0;
-            return st;
-        }
-        repair(seg);
-        ok = read_once(seg, dst, limit, &len, &k);
-        dllmem_os_writer_unlock(seg);
-        if (!ok) {
-            /* Under the lock only a peer writing seq without it can get here. */
-            if (dst != NULL)
-                dst[0] = 0;
-            *full_len = 0;
-            return DLLMEM_BAD_CONTROL_BLOCK;
-        }
-    }
-    if (dst != NULL)
-        dst[k] = 0;
-    *full_len = len;
-    return (dst == NULL || k == len) ? DLLMEM_OK : DLLMEM_TRUNCATED;
+    return dllmem_seq_load(seg, buf, cch, full_len, g_read_tries);
 }
 
 /* ---- exports ------------------------------------------------------------------ */
