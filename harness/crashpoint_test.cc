@@ -1,11 +1,20 @@
-// Crash-point sweeps: a process is killed at *every* numbered step of attach
-// and detach, one step per round, never at random. The test-hook build stops
-// itself (SIGSTOP) at the step its environment names (DLLMEM_TEST_STOP_STEP=K
-// or NAME[,NAME]); the sweep kills it there while other processes attach, and
-// checks that they attach, start from the empty string, never see what a dead
-// session left (its string, its mode), and that the segment goes away with
-// the last of them. A sweep fails if it reached fewer steps than the build
-// has, or no attacher ever had to wait for the killed one.
+// Crash-point sweeps: a process is killed at *every* numbered point instead
+// of at random, one point per round. The test-hook build stops itself
+// (SIGSTOP) where its environment says: DLLMEM_TEST_STOP_AT=K at the K-th
+// store of the protocol to shared memory (a Set's, a repair's),
+// DLLMEM_TEST_STOP_STEP=K or NAME[,NAME] at a step of attach or detach.
+// After a kill inside a Set or a repair:
+//  - during the outage, the old or the new string, whole;
+//  - after the kill, the same; after repair (a reader that goes straight to
+//    the writer-lock fallback repairs), the same again through the fallback
+//    and through the lock-free path, before any new Set;
+//  - the next Set lands within 1 s and is read back.
+// After a kill inside attach or detach, the processes attaching meanwhile
+// attach, start from the empty string, never see what a dead session left
+// (its string, its mode), and the segment goes away with the last of them.
+// A sweep fails if it reached fewer points than the build has, saw no point
+// inside a write, a kill inside a write was not followed by a repair, or no
+// attacher ever had to wait for the killed one.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -33,6 +42,19 @@ long MsSince(Clock::time_point t0) {
   return static_cast<long>(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count());
 }
+
+// n characters cycling through `alphabet`: old, new and later strings use
+// disjoint alphabets, so any mix of two of them is neither.
+std::string Text(size_t n, const char *alphabet) {
+  std::string s;
+  size_t m = strlen(alphabet);
+  for (size_t i = 0; i < n; i++) s += alphabet[i % m];
+  return s;
+}
+const char *const kUpper = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const char *const kLower = "abcdefghijklmnopqrstuvwxyz";
+const char *const kDigits = "0123456789";
+const char *const kPunct = "!#$%&()*+,-./:;<=>?@[]^_{|}~";
 
 // What a child did by the deadline, without reaping it.
 enum class Fate { kStopped, kExited, kRunning };
@@ -62,6 +84,20 @@ std::string Quote(const std::string &s) {
          std::to_string(s.size()) + ")";
 }
 
+// Where a read that is neither string parts from the one it follows longer.
+std::string Torn(const std::string &got, const std::string &a, const std::string &b) {
+  auto common = [&](const std::string &w) {
+    size_t i = 0;
+    while (i < got.size() && i < w.size() && got[i] == w[i]) i++;
+    return i;
+  };
+  size_t ca = common(a), cb = common(b);
+  size_t i = ca >= cb ? ca : cb;
+  std::string at = i < got.size() ? "'" + std::string(1, got[i]) + "'" : "its end";
+  return "; it follows the " + std::string(ca >= cb ? "first" : "second") + " for " +
+         std::to_string(i) + " units, then reads " + at;
+}
+
 class CrashPoint : public LibraryTest {
  protected:
   void SetUp() override {
@@ -81,7 +117,207 @@ class CrashPoint : public LibraryTest {
     units u = widen(s.c_str());
     lib_.set(u.data());
   }
+
+  // A read by a fresh process whose reads all take the writer-lock fallback
+  // (which repairs first), without its trailing newline; "(exit N)" if it failed.
+  std::string FallbackRead() {
+    std::string out;
+    int rc = RunRole(name_, "get", {g_hooks_library}, 20000, &out, {"DLLMEM_TEST_READ_TRIES=0"});
+    if (rc != 0) return "(fallback reader exit " + std::to_string(rc) + ")";
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  // After a process was killed at a point: the string stays `seen` through
+  // the kill, the fallback's repair and the lock-free read after it; a kill
+  // inside a write (seq odd) is repaired by that fallback read; the next Set
+  // lands within 1 s. Returns "" or what went wrong. Counts repairs.
+  std::string AfterTheKill(SeqPeek &peek, const std::string &seen, uint32_t seq_stopped,
+                           const std::string &next, long *repairs) {
+    std::string after = Read();
+    if (after != seen) return "after the kill read " + Quote(after) + ", before it " + Quote(seen);
+    std::string fallback = FallbackRead();
+    if (fallback != seen) return "the fallback read " + Quote(fallback) + ", not " + Quote(seen);
+    uint32_t seq = peek.seq();
+    if ((seq_stopped & 1u) != 0) {
+      if (seq != seq_stopped + 1u)
+        return "killed inside a write (seq " + std::to_string(seq_stopped) +
+               "), the fallback read left seq " + std::to_string(seq) + ": no repair";
+      ++*repairs;
+    } else if (seq != seq_stopped) {
+      return "seq moved from " + std::to_string(seq_stopped) + " to " + std::to_string(seq) +
+             " with no writer alive";
+    }
+    std::string lockfree = Read();
+    if (lockfree != seen)
+      return "the lock-free read after the repair " + Quote(lockfree) + ", not " + Quote(seen);
+    auto t0 = Clock::now();
+    Store(next);
+    long ms = MsSince(t0);
+    if (ms >= 1000) return "the next Set took " + std::to_string(ms) + " ms";
+    std::string back = Read();
+    if (back != next) return "the next Set was not read back: " + Quote(back);
+    return "";
+  }
+
+  struct Tally {
+    int points = 0, odd_points = 0;
+    long repairs = 0;
+  };
+
+  // One round of a Set sweep: a fresh segment holding `old` (nothing if
+  // empty); if first_new is set, a writer storing it is stopped halfway
+  // through D (seq odd) and killed first, so the swept writer's Set begins
+  // with a repair. The swept writer stores `fresh` and stops at store point
+  // k. *done: its Set completed without reaching k (the sweep is over).
+  std::string StoreRound(const std::string &size, const std::string &old,
+                         const std::string *first_new, const std::string &fresh, bool reader, int k,
+                         bool *done, Tally *t) {
+    *done = false;
+    Load(size);
+    if (!Loaded()) return "cannot load the library";
+    if (!old.empty()) Store(old);
+    SeqPeek peek(name_, Capacity());
+    if (!peek.ok()) return "not a dllmem segment: cannot watch its sequence word";
+    std::string valid1 = old, valid2 = fresh;
+    if (first_new != nullptr) {
+      shim_child a;
+      const char *args[] = {g_hooks_library.c_str(), first_new->c_str(), nullptr};
+      const char *env[] = {"DLLMEM_TEST_STOP_MIDWRITE=1", nullptr};
+      if (!shim_spawn_role(&a, "set", args, env)) return "cannot spawn the first writer";
+      if (WaitStopOrExit(&a, 20000) != Fate::kStopped) {
+        KillChild(&a);
+        return "the first writer never stopped inside its Set";
+      }
+      if ((peek.seq() & 1u) == 0) return "the first writer stopped outside its write window";
+      if (!KillChild(&a)) return "the first writer did not die by SIGKILL";
+      valid1 = *first_new;  // readers have seen it (from S): there is no going back
+    }
+    // The swept process: a writer storing `fresh`, or a reader that goes
+    // straight to the fallback and so repairs the first writer's Set.
+    if (reader) valid2 = valid1;
+    shim_child w;
+    std::string stop = "DLLMEM_TEST_STOP_AT=" + std::to_string(k);
+    const char *args[] = {g_hooks_library.c_str(), reader ? nullptr : fresh.c_str(), nullptr};
+    const char *env[] = {stop.c_str(), reader ? "DLLMEM_TEST_READ_TRIES=0" : nullptr, nullptr};
+    if (!shim_spawn_role(&w, reader ? "get" : "set", args, env)) return "cannot spawn the writer";
+    Fate fate = WaitStopOrExit(&w, 20000);
+    if (fate != Fate::kStopped) {
+      char out[256] = "";
+      int rc = shim_child_wait(&w, 5000, out, sizeof out);
+      if (fate == Fate::kRunning || rc != 0)
+        return "the swept process neither stopped nor finished (exit " + std::to_string(rc) + ")";
+      *done = true;
+      std::string got = Read();
+      if (got != valid2) return "the swept process's whole work was not read back: " + Quote(got);
+      if (reader && std::string(out) != valid2 + "\n")
+        return "the repairing reader read " + Quote(out);
+      Unload();
+      return "";
+    }
+    t->points++;
+    uint32_t seq_stopped = peek.seq();
+    if ((seq_stopped & 1u) != 0) t->odd_points++;
+    std::string seen = Read();
+    if (seen != valid1 && seen != valid2)
+      return "while the swept process was stopped (seq " + std::to_string(seq_stopped) + ") read " +
+             Quote(seen) + ", neither " + Quote(valid1) + " nor " + Quote(valid2) +
+             Torn(seen, valid1, valid2);
+    if (!KillChild(&w)) return "the swept process did not die by SIGKILL";
+    std::string err =
+        AfterTheKill(peek, seen, seq_stopped, Text(fresh.size() / 2 + 3, kPunct), &t->repairs);
+    if (!err.empty()) return err;
+    Unload();
+    if (shim_segment_exists(name_.c_str()))
+      return "the segment outlived its last process";  // the dead writer must not pin it
+    return "";
+  }
+
+  // Sweeps every store point; returns the tally.
+  void SweepStores(const std::string &size, const std::string &old, const std::string *first_new,
+                   const std::string &fresh, bool reader, int min_points, Tally *t) {
+    bool done = false;
+    int k = 1;
+    for (; k <= kMaxPoints && !done; k++) {
+      std::string err = StoreRound(size, old, first_new, fresh, reader, k, &done, t);
+      if (Loaded()) Unload();
+      if (!err.empty()) {  // one failure, not a leftover child and a leak too
+        shim_reap_all();
+        shim_segment_remove(name_.c_str());
+      }
+      ASSERT_EQ(err, "") << "killed at store point " << k << " of "
+                         << (reader ? "a repairing read"
+                                    : "a Set of " + std::to_string(fresh.size()) + " units")
+                         << " (DLLMEM_SIZE " << size << ")";
+    }
+    ASSERT_TRUE(done) << "the Set still had store points after " << kMaxPoints;
+    EXPECT_GE(t->points, min_points) << "the sweep reached fewer store points than a Set has: "
+                                        "is DLLMEM_TEST_STOP_AT wired to every store?";
+    EXPECT_GT(t->odd_points, 0) << "no point inside the write window (seq odd) was reached";
+    EXPECT_GT(t->points, t->odd_points) << "no point outside the write window was reached";
+    EXPECT_EQ(t->repairs, t->odd_points) << "every kill inside a write must be repaired";
+    std::string what = reader ? "a fallback read repairing a dead writer's Set"
+                              : "a Set of " + std::to_string(fresh.size()) + " units" +
+                                    (first_new ? " after a dead writer" : "");
+    printf(
+        "crash-point sweep: DLLMEM_SIZE %s, %s: %d store points reached, %d inside the write "
+        "window, %ld repairs observed\n",
+        size.c_str(), what.c_str(), t->points, t->odd_points, t->repairs);
+    RecordProperty("points", t->points);
+    RecordProperty("repairs", static_cast<int>(t->repairs));
+  }
 };
+
+// ---- the writer ------------------------------------------------------------------
+
+struct StoreCase {
+  const char *name;
+  unsigned bytes;       // DLLMEM_SIZE
+  size_t old_len, len;  // the string before, the string the killed Set stores
+  int min_points;       // S, len_s, seq odd, D, len_d, seq even at least
+};
+void PrintTo(const StoreCase &c, std::ostream *os) { *os << c.name; }
+
+class CrashPointStores : public CrashPoint, public ::testing::WithParamInterface<StoreCase> {};
+
+TEST_P(CrashPointStores, AWriterKilledAtEveryStorePointOfASet) {
+  const StoreCase c = GetParam();
+  Tally t;
+  SweepStores(std::to_string(c.bytes), Text(c.old_len, kUpper), nullptr, Text(c.len, kLower), false,
+              c.min_points, &t);
+}
+
+// Capacity 64 (whole words and a partial last word), 67 (three trailing
+// units stored one by one), a first Set over the initial empty string, and a
+// Set of the empty string.
+INSTANTIATE_TEST_SUITE_P(Sweep, CrashPointStores,
+                         ::testing::Values(StoreCase{"cap64_len50", 128, 40, 50, 6},
+                                           StoreCase{"cap67_len66", 134, 20, 66, 6},
+                                           StoreCase{"cap64_first_set", 128, 0, 45, 6},
+                                           StoreCase{"cap64_empty_string", 128, 40, 0, 6}),
+                         [](const ::testing::TestParamInfo<StoreCase> &i) {
+                           return std::string(i.param.name);
+                         });
+
+// The writer after a dead one: its Set starts by repairing (finishing the dead
+// writer's copy), and it is killed at every store point of the repair and of
+// its own Set. Readers have seen the dead writer's string: from then on only
+// it or the new one is valid, never the string before it.
+TEST_F(CrashPoint, ARepairingWriterKilledAtEveryStorePoint) {
+  Tally t;
+  std::string dead = Text(50, kLower);
+  SweepStores("128", Text(40, kUpper), &dead, Text(30, kDigits), false, 8, &t);
+}
+
+// The reader that repairs: one that goes straight to the writer-lock fallback
+// finishes a dead writer's Set, and is killed at every store point of that
+// repair. Repair must survive its own death: the dead writer's string stays
+// whole, and the next fallback read finishes the job.
+TEST_F(CrashPoint, ARepairingReaderKilledAtEveryStorePoint) {
+  Tally t;
+  std::string dead = Text(50, kLower);
+  SweepStores("128", Text(40, kUpper), &dead, "", true, 3, &t);
+}
 
 // ---- attach and detach ---------------------------------------------------------------
 
