@@ -44,7 +44,7 @@ LIMIT = "    size_t limit = (buf != NULL && cch > 0) ? cch - 1u : 0u;\n"
 STRESS_KILLS = ("stress:--children 300 --parallel 16 --writers 8 --kill-rate 0.05 "
                 "--kill-in-set 0.8 --overlong --seed 7")
 STRESS_OVERLAP = "stress:--children 200 --parallel 16 --writers 8 --ops 2000 --seed 7"
-CRASHPOINT_SET = "harness:CrashPoint.ARepairing*:Sweep/CrashPointStores.*"
+CRASHPOINT_SET = "harness:CrashPoint.ARepairing*:Sweep/CrashPointStores.*"  # stores, repairs
 CRASHPOINT_ATTACH = "harness:Sweep/CrashPointInit.*:CrashPoint.TheLastProcess*"
 
 VARIANTS = [
@@ -59,7 +59,7 @@ VARIANTS = [
                   "        return true;\n"
                   "    }\n")],
             ["harness:CrashSafety.WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString",
-             STRESS_KILLS]),
+             CRASHPOINT_SET, STRESS_KILLS]),
     Variant("reader-gives-up-on-contention",
             "the reader gives up with \"\" on its first contended attempt",
             [Edit(SEQ, "        ok = read_once(seg, dst, limit, &len, &k);\n"
@@ -81,7 +81,7 @@ VARIANTS = [
                   "        return DLLMEM_OK;\n"
                   "    }\n" + LIMIT)],
             ["harness:CrashSafety.WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString",
-             STRESS_KILLS]),
+             CRASHPOINT_SET, STRESS_KILLS]),
     Variant("get-cut-one-short",
             "off by one at cch-1: a truncating Get keeps one unit fewer than it may",
             [Edit(SEQ, LIMIT,
@@ -122,13 +122,13 @@ VARIANTS = [
                         "    dllmem_copy_shared(seg->data, seg->shadow, n / 2u); /* ZOO */\n"
                         "    dllmem_store_shared(&seg->data[n / 2u], 0);\n"))],
             ["harness:CrashSafety.WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString",
-             STRESS_KILLS]),
+             CRASHPOINT_SET, STRESS_KILLS]),
     Variant("repair-never-runs",
             "stale after a writer crash: repair() never runs, seq stays odd",
             [Edit(SEQ, "    if ((s & 1u) == 0)\n        return;\n",
                   "    if ((s & 1u) == 0 || s != 0xFFFFFFFFu) /* ZOO: never repairs */\n"
                   "        return;\n")],
-            [STRESS_KILLS]),
+            [CRASHPOINT_SET, STRESS_KILLS]),
     Variant("takeover-skips-repair",
             "a writer that takes over a dead writer's lock does not repair first",
             [Edit(SEQ, "    if (st != DLLMEM_OK)\n        return st;\n    repair(seg);\n"
@@ -136,14 +136,28 @@ VARIANTS = [
                   "    if (st != DLLMEM_OK)\n        return st;\n"
                   "    /* ZOO: no repair before the Set */\n"
                   "    uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);\n")],
-            [STRESS_KILLS]),
+            [CRASHPOINT_SET, STRESS_KILLS]),
+    Variant("repair-publishes-first",
+            "repair makes seq even before the data area is whole (a repairer killed mid-copy tears it)",
+            [Edit(SEQ, "    shared_copy(seg->data, seg->shadow, seg->capacity, n);\n"
+                       "    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);\n"
+                       "    DLLMEM_MODEL_STORE();\n"
+                       "    atomic_store_explicit(&c->seq, s + 1u, memory_order_release); "
+                       "/* repaired D before even */\n"
+                       "    DLLMEM_MODEL_STORE();\n",
+                  "    atomic_store_explicit(&c->seq, s + 1u, memory_order_release); /* ZOO: even first */\n"
+                  "    DLLMEM_MODEL_STORE();\n"
+                  "    shared_copy(seg->data, seg->shadow, seg->capacity, n);\n"
+                  "    atomic_store_explicit(&c->len_d, n, memory_order_relaxed);\n"
+                  "    DLLMEM_MODEL_STORE();\n")],
+            [CRASHPOINT_SET]),
     Variant("writer-trylock",
             "the writer lock is a try-lock: Sets dropped while it is held (a dead holder too)",
             [Edit(POSIX, "    dllmem_status st = wait_for_writer(seg);\n",
                   "    dllmem_status st = DLLMEM_TIMEOUT; /* ZOO: a try-lock */\n"
                   "    (void)wait_for_writer;\n")],
             ["harness:CrashSafety.WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString",
-             STRESS_KILLS]),
+             CRASHPOINT_SET, STRESS_KILLS]),
     Variant("slot-reuse-keeps-dead-word",
             "a newcomer on a dead writer's slot leaves the writer word naming it",
             [Edit(POSIX, "                &seg->ctl->writer, &dead, 0u, memory_order_release, "
