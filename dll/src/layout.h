@@ -22,7 +22,8 @@
  *       writer killed at any instant leaves either I1 or I2 true, never a torn
  *       visible string, and readers never need the lock.
  *   I5  Recovery: whoever next takes the writer lock and finds seq odd finishes
- *       the dead writer's copy S -> D and makes seq even.
+ *       the dead writer's copy S -> D after a release fence of its own, and
+ *       makes seq even.
  *   I6  Nothing in the mapping is trusted on the hot path: lengths are clamped
  *       to capacity-1 before use, so hostile bytes can at worst yield a wrong
  *       string, never an access outside the mapping or the caller's buffer.

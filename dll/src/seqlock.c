@@ -10,14 +10,9 @@
 #include <stdatomic.h>
 
 /* The models define this to stop a writer after any of its stores to shared
- * memory; it follows every such store below. The test build numbers these
- * crash points (DLLMEM_TEST_STOP_AT, backend.h). Empty in the library. */
+ * memory; it follows every such store below. Empty in the library. */
 #if !defined(DLLMEM_MODEL_STORE)
-#    if defined(DLLMEM_TESTING)
-#        define DLLMEM_MODEL_STORE() dllmem_os_test_store_point()
-#    else
-#        define DLLMEM_MODEL_STORE() ((void)0)
-#    endif
+#    define DLLMEM_MODEL_STORE() ((void)0)
 #endif
 
 /* A reader retries this often before it yields (then up to the caller's
@@ -284,7 +279,14 @@ static uint32_t clamp_len(uint32_t len, uint32_t capacity)
     return len < capacity ? len : capacity - 1u;
 }
 
-/* Under the writer lock: finish a dead writer's copy (I5). */
+/*
+ * Under the writer lock: finish a dead writer's copy (I5). The fence is this
+ * thread's own: the dead writer's fences order its stores, not ours. A reader
+ * that copies a word stored here, then passes its acquire fence, then loads
+ * seq, must see at least the odd seq read here, so it retries; without the
+ * fence it could still see the even seq from before the dead writer's Set and
+ * accept D half old, half repaired (ci/modelcheck: crash-repair).
+ */
 static void repair(struct dllmem_segment *seg)
 {
     struct dllmem_ctl *c = seg->ctl;
@@ -292,6 +294,7 @@ static void repair(struct dllmem_segment *seg)
     if ((s & 1u) == 0)
         return;
     uint32_t n = clamp_len(atomic_load_explicit(&c->len_s, memory_order_relaxed), seg->capacity);
+    atomic_thread_fence(memory_order_release); /* D stores after the dead writer's odd seq */
     shared_copy(seg->data, seg->shadow, seg->capacity, n);
     atomic_store_explicit(&c->len_d, n, memory_order_relaxed);
     DLLMEM_MODEL_STORE();
