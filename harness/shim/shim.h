@@ -72,7 +72,8 @@ bool shim_spawn_role(shim_child *c, const char *role, const char *const *args,
 int shim_child_wait(shim_child *c, int timeout_ms, char *out, size_t out_len);
 void shim_child_kill(shim_child *c, int sig);
 /* Reads one line of the child's stdout (without the newline) within
- * timeout_ms; false on EOF or timeout. */
+ * timeout_ms; false on EOF or timeout. A line whose first byte arrived in
+ * time gets up to 5 s more to end, so a short timeout never cuts one. */
 bool shim_child_read_line(shim_child *c, int timeout_ms, char *line, size_t len);
 /* Reads whatever the child's stdout holds now, without waiting: the number
  * of bytes read, 0 if nothing is there yet, -1 at end of file. */

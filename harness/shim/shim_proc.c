@@ -219,6 +219,10 @@ bool shim_child_read_line(shim_child *c, int timeout_ms, char *line, size_t len)
             line[used] = 0;
             return true;
         }
+        /* A line once begun is finished: a short timeout (a poll for "said
+         * anything yet?") must not cut it and lose what was read. */
+        if (used == 0 && deadline < now_ms() + 5000)
+            deadline = now_ms() + 5000;
         line[used++] = ch;
     }
     return false;
