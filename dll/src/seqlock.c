@@ -10,9 +10,14 @@
 #include <stdatomic.h>
 
 /* The models define this to stop a writer after any of its stores to shared
- * memory; it follows every such store below. Empty in the library. */
+ * memory; it follows every such store below. The test build numbers these
+ * crash points (DLLMEM_TEST_STOP_AT, backend.h). Empty in the library. */
 #if !defined(DLLMEM_MODEL_STORE)
-#    define DLLMEM_MODEL_STORE() ((void)0)
+#    if defined(DLLMEM_TESTING)
+#        define DLLMEM_MODEL_STORE() dllmem_os_test_store_point()
+#    else
+#        define DLLMEM_MODEL_STORE() ((void)0)
+#    endif
 #endif
 
 /* A reader retries this often before it yields (then up to the caller's
