@@ -46,7 +46,7 @@ run_leftovers() {
       "dllmem-t$SHIM_NAME_RUN-"*) echo "$n" ;;
       dllmem-t*) ;;
       *)
-        pid=$(printf '%s' "$n" | sed -n 's/^dllmem-[a-z]*-\([0-9][0-9]*\).*/\1/p')
+        pid=$(printf '%s' "$n" | sed -n 's/^dllmem-[a-z-]*\([0-9][0-9]*\).*/\1/p')
         if [ -z "$pid" ] || ! kill -0 "$pid" 2> /dev/null; then echo "$n"; fi
         ;;
     esac
