@@ -55,7 +55,9 @@ MULL_MUTATORS = ["cxx_comparison", "cxx_boundary", "cxx_logical", "negate_mutato
 #   EXCLUDED  never run per mutant: example.* use a fixed segment name, which
 #             collides with other runs on the machine (Example* cover them).
 #   SLOW      their own tier, after the stress run, in full runs only (--slow
-#             adds it to a sample): ~45 s, only survivors of the rest pay it.
+#             adds it to a sample), and only for mutants of the seqlock code
+#             they exercise (SLOW_FILES): ~70 s (the crash-point sweeps of
+#             attach, Set and repair, threaded tearing, exits inside calls).
 #   HEAVY     only with --heavy, last: ~30 s attach/detach races, ~20 s of
 #             cross-process tearing (the stress tier does the same with
 #             kills), 1000 load/unload cycles, 70 attached processes, and
@@ -63,7 +65,8 @@ MULL_MUTATORS = ["cxx_comparison", "cxx_boundary", "cxx_logical", "negate_mutato
 #             modes, smaller).
 EXCLUDED = r"^example\."
 SLOW = (r"Tearing\.ThreadsNeverSee|BusyExit\.ExitWhileAThreadIsInside|WritersKilledAtRandom|"
-        r"TearingAccounting|CrashPointInit")
+        r"TearingAccounting|CrashPoint")
+SLOW_FILES = ("dll/src/seqlock.c",)
 HEAVY = r"AttachRacing|Tearing\.ProcessesNeverSee|Thousand|Seventy|^stress\."
 # The library objects' warnings stay errors except those a removed statement
 # naturally leaves behind (a developer would have deleted the variable too).
@@ -360,8 +363,10 @@ def instruments(args, tree, src, work):
                           "window, over-long strings", [("stress", stress, work, {})],
                           failure_text, 1))
     if args.mode == "full" or args.slow:
-        ctest_tier("slow", "the slow multiprocess tests", ["-LE", "unit", "-R", SLOW, "-E", f"{excl}|{HEAVY}"],
-                   args.jobs, False)
+        ctest_tier("slow", f"the slow multiprocess tests, for mutants of {', '.join(SLOW_FILES)}",
+                   ["-LE", "unit", "-R", SLOW, "-E", f"{excl}|{HEAVY}"], args.jobs, False)
+        if out[-1].name == "slow":
+            out[-1].applies = lambda m: m.file in SLOW_FILES
     if args.heavy:
         ctest_tier("heavy", "the heaviest tests", ["-R", HEAVY, "-E", excl], args.jobs, False)
     mc = modelcheck_tier(src, work)
@@ -379,8 +384,9 @@ def modelcheck_tier(src, work):
     missing fence or a lost store ordering on x86. It applies to our source
     mutants of the file its own mutant list targets (seqlock.c) in the
     ordering classes, and runs right after the unit tier for them (x86 tests
-    cannot see these). Baseline: `ci/modelcheck --models` on a pristine copy;
-    per mutant: `ci/modelcheck --mutants` with modelcheck/mutants.txt holding
+    cannot see these). Baseline: `ci/modelcheck --build-only` (GenMC is
+    there; the script itself requires each model to verify the unmutated
+    code before it counts a report); per mutant: `ci/modelcheck --mutants` with modelcheck/mutants.txt holding
     just this mutant (the script stops at the first model that reports it;
     "caught by" = killed). Mull's mutants are not in what GenMC compiles.
     Used only when the tree has ci/modelcheck and GenMC is already built."""
@@ -402,7 +408,7 @@ def modelcheck_tier(src, work):
     budget = {"MODEL_BUDGET": "60", "STAGE_BUDGET": "300"}
     inst = Instrument("modelcheck", f"ci/modelcheck (GenMC, RC11 and IMM) for source mutants of "
                       f"{target} in {', '.join(ORDER_CLASSES)}",
-                      [("modelcheck", [mc_script, "--models"], mc, budget)], failure_text, 1,
+                      [("modelcheck", [mc_script, "--build-only"], mc, budget)], failure_text, 1,
                       applies=lambda x: x.engine == "src" and x.file == target and op_class(x.op) in ORDER_CLASSES,
                       optional=True)
     inst.first = True
@@ -789,10 +795,10 @@ class Tree:
             raise SystemExit("mutation: compile_commands.json names no object of libdllmem")
         return tus
 
-    def preprocess(self, entry):
-        args = shlex.split(entry["command"])
+    @staticmethod
+    def _args(entry, drop_debug_and_sanitizers=False):
         out, skip = [], False
-        for a in args:
+        for a in shlex.split(entry["command"]):
             if skip:
                 skip = False
                 continue
@@ -801,25 +807,36 @@ class Tree:
                 continue
             if a in ("-c", "-MD", "-MMD") or a.startswith("-fpass-plugin") or a == "ccache":
                 continue
+            if drop_debug_and_sanitizers and (a.startswith(("-g", "-fsanitize", "-fno-sanitize", "-O"))
+                                              or a == "-fno-omit-frame-pointer"):
+                continue
             out.append(a)
-        r = sh(out + ["-E", "-P", "-o", "-"], cwd=entry["directory"], capture_output=True)
+        return out
+
+    def preprocess(self, entry):
+        r = sh(self._args(entry) + ["-E", "-P", "-o", "-"], cwd=entry["directory"], capture_output=True)
         return hashlib.sha1(r.stdout).hexdigest() if r.returncode == 0 else None
 
     def syntax_ok(self, entry):
-        args = shlex.split(entry["command"])
-        out, skip = [], False
-        for a in args:
-            if skip:
-                skip = False
-                continue
-            if a in ("-o", "-MF", "-MT", "-MQ"):
-                skip = True
-                continue
-            if a in ("-c", "-MD", "-MMD") or a.startswith("-fpass-plugin") or a == "ccache":
-                continue
-            out.append(a)
-        r = sh(out + ["-fsyntax-only"], cwd=entry["directory"], capture_output=True, text=True)
+        r = sh(self._args(entry) + ["-fsyntax-only"], cwd=entry["directory"], capture_output=True, text=True)
         return r.returncode == 0, r.stderr
+
+    def machine_code(self, entry):
+        """The TU's assembly as the release build ships it (-O3, no debug info,
+        no sanitizers), string-constant labels replaced by their text (their
+        numbering shifts when an unused string disappears): equal means the
+        mutant is trivially equivalent in the shipped library."""
+        r = sh(self._args(entry, True) + ["-O3", "-S", "-o", "-"], cwd=entry["directory"],
+               capture_output=True, text=True)
+        if r.returncode != 0:
+            return None
+        asm = r.stdout
+        strings = dict(re.findall(r'^(\.L\.str[.\w]*):\n\s*\.(?:asciz|ascii|string)\s+(".*")$', asm, re.M))
+        asm = re.sub(r'^(\.L\.str[.\w]*):\n\s*\.(?:asciz|ascii|string)\s+".*"$', "", asm, flags=re.M)
+        asm = re.sub(r"\.L\.str[.\w]*", lambda m: "STR" + strings.get(m.group(0), m.group(0)), asm)
+        asm = re.sub(r"\s+#.*$", "", asm, flags=re.M)  # the compiler's comments name the labels
+        asm = "\n".join(x for x in asm.splitlines() if x.strip() and not x.lstrip().startswith((".file", ".ident")))
+        return hashlib.sha1(asm.encode()).hexdigest()
 
 
 # ---- the run ---------------------------------------------------------------------------
@@ -911,10 +928,16 @@ def main():
         rel = os.path.relpath(os.path.normpath(os.path.join(e["directory"], e["file"])), src)
         tu_of[rel] = e
     baseline_pp = {rel: t.preprocess(e) for rel, e in tu_of.items()}
+    baseline_code = {}
 
     def settle_source(m):
+        """inactive: the shipped build's preprocessed TUs are unchanged (the code
+        is not compiled in); no-compile: a TU does not even parse; identical:
+        the shipped build's machine code is unchanged (trivially equivalent,
+        e.g. a call to a function that is empty outside the test build)."""
         path = os.path.join(src, m.file)
         orig = sources.text[m.file]
+        st = os.stat(path)
         with open(path, "w", encoding="utf-8") as f:
             f.write(srcmut.apply(orig, m.start, m.end, m.replacement))
         try:
@@ -927,15 +950,24 @@ def main():
                 if not ok:
                     first = next((x for x in err.splitlines() if "error" in x), err.strip()[:160])
                     return "no-compile", first.replace(src + "/", "")[:200]
+            mutated = {r: t.machine_code(tu_of[r]) for r in changed}
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(orig)
+            for r in changed:
+                if r not in baseline_code:
+                    baseline_code[r] = t.machine_code(tu_of[r])
+            if all(mutated[r] is not None and mutated[r] == baseline_code[r] for r in changed):
+                return "identical", ""
             return None, ""
         finally:
             with open(path, "w", encoding="utf-8") as f:
                 f.write(orig)
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # ninja must not rebuild it
 
     # Full runs take the same order, so one stopped by its time limit is still
     # an unbiased sample.
     ordered = stratified(candidates)
-    chosen, inactive, settled = [], [], []
+    chosen, inactive, settled, identical = [], [], [], []
     for m in ordered:
         if args.mode == "sample" and len(chosen) >= args.sample:
             break
@@ -943,6 +975,10 @@ def main():
             st, why = settle_source(m)
             if st == "inactive":
                 inactive.append(m)
+                continue
+            if st == "identical":
+                m.equivalent = "trivially: the shipped build's machine code is unchanged (-O3)"
+                identical.append(m)
                 continue
             if st == "no-compile":
                 m.status, m.detail = "no-compile", why
@@ -1006,6 +1042,8 @@ def main():
             return 3
         inst.baseline = o.seconds
         inst.timeout = max(3 * o.seconds, o.seconds + 30)
+        if inst.name == "modelcheck":
+            inst.timeout = 360  # the script's own STAGE_BUDGET is 300 s
         if inst.name == "stress":
             inst.timeout = max(inst.timeout, 60)
         log(f"  {inst.name:<13} {o.seconds:6.1f} s  (bound {inst.timeout:.0f} s)  {inst.what}")
@@ -1074,6 +1112,11 @@ def main():
             log(line)
     if current_file:
         restore(current_file)
+        # Every file a source mutant touched was rebuilt with Mull idle: make
+        # ninja rebuild them all with Mull on (ccache has those objects).
+        for dirpath, _, files in os.walk(os.path.join(src, "dll", "src")):
+            for name in files:
+                os.utime(os.path.join(dirpath, name))
         if not t.build("build-restore.log"):
             log("mutation: WARNING: the restored tree does not build")
     if TTY:
@@ -1094,13 +1137,17 @@ def main():
         if m.instrument:
             by_inst[m.instrument] = by_inst.get(m.instrument, 0) + 1
     survivors = [m for m in ran if m.status == "survived"]
-    eq_all = [m for m in everything if m.equivalent]
+    eq_all = [m for m in everything if m.equivalent and m not in identical]  # equivalent.txt
+    rev = sh(["git", "-C", root, "rev-parse", args.rev or "HEAD"], capture_output=True, text=True).stdout.strip()
+    dirty = not args.rev and bool(sh(["git", "-C", root, "status", "--porcelain", "--", "dll", "harness", "fuzz",
+                                      "stress", "modelcheck"], capture_output=True, text=True).stdout.strip())
     report = {
-        "mode": args.mode, "gate": args.gate, "score": round(score, 4), "passed": passed,
+        "mode": args.mode, "revision": rev + (" + uncommitted changes" if dirty else ""), "gate": args.gate, "score": round(score, 4), "passed": passed,
         "seconds": round(time.monotonic() - t_start, 1), "build_seconds": round(t_build, 1),
         "counts": dict(counts, candidates=len(candidates), mull_candidates=sum(m.engine == "mull" for m in candidates),
                        source_candidates=sum(m.engine == "src" for m in candidates),
-                       equivalent=len(eq_all), inactive=len(inactive), not_run=len(not_run),
+                       equivalent=len(eq_all), identical=len(identical), inactive=len(inactive),
+                       not_run=len(not_run),
                        run=len(ran)),
         "sample_size": args.sample if args.mode == "sample" else None,
         "instruments": [{"name": i.name, "what": i.what, "baseline_seconds": round(i.baseline, 1),
@@ -1110,6 +1157,7 @@ def main():
         "survivors": [m.to_json() for m in survivors],
         "mutants": [m.to_json() for m in ran],
         "equivalents": [{"key": m.key, "reason": m.equivalent} for m in eq_all],
+        "identical_machine_code": [{"key": m.key, "diff": m.diff()} for m in identical],
         "stale_equivalent_entries": [f"{args.equivalents}:{e['line']}" for e in stale],
         "not_run": [m.id for m in not_run],
         "flaky_baseline": flaky,
@@ -1121,9 +1169,11 @@ def main():
     with open(report_json, "w") as f:
         json.dump(report, f, indent=1)
     lines = []
+    lines.append(f"tree: {report['revision']}")
     lines.append(f"mutation ({args.mode}): {len(ran)} mutants run of {len(candidates)} candidates "
                  f"({report['counts']['mull_candidates']} Mull, {report['counts']['source_candidates']} source); "
-                 f"{len(eq_all)} equivalent, {len(inactive)} inactive in the shipped build")
+                 f"{len(eq_all)} equivalent (equivalent.txt), {len(identical)} with the shipped build's "
+                 f"machine code unchanged, {len(inactive)} not compiled into it")
     lines.append(f"  killed {counts['killed']}, timeout {counts['timeout']}, survived {counts['survived']}, "
                  f"no-compile {counts['no-compile']}" + (f", NOT RUN {len(not_run)} (time limit)" if not_run else ""))
     lines.append(f"  score {100 * score:.1f}% of {scored} scored (killed + timeout) / (killed + timeout + survived); "
