@@ -356,11 +356,13 @@ def instruments(args, tree, src, work):
                ["-LE", "unit", "-E", f"{excl}|{SLOW}|{HEAVY}"], args.jobs, True)
     stress = [os.path.join(tree, "stress", "dllmem-stress"), "--children", str(args.stress_children),
               "--parallel", "16", "--writers", "4", "--kill-rate", "0.05", "--kill-in-set", "0.5",
-              "--min-repairs", "5", "--overlong", "--seed", "1", "--wedge-timeout", "10", "--quiet",
+              "--min-repairs", "5", "--overlong", "--size", "4094", "--seed", "1", "--wedge-timeout", "10",
+              "--quiet",
               "--name", f"dllmem-mut{os.getpid()}-stress"]
     out.append(Instrument("stress", f"dllmem-stress {args.stress_children} children, 16 at once, "
                           "4 writers, 5% killed at random and half the writers inside their write "
-                          "window, over-long strings", [("stress", stress, work, {})],
+                          "window, over-long strings, capacity 2047 (odd: the copies' tails run)",
+                          [("stress", stress, work, {})],
                           failure_text, 1))
     if args.mode == "full" or args.slow:
         ctest_tier("slow", f"the slow multiprocess tests, for mutants of {', '.join(SLOW_FILES)}",
