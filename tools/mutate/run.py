@@ -367,7 +367,7 @@ def instruments(args, tree, src, work):
     if args.mode == "full" or args.slow:
         ctest_tier("slow", f"the slow multiprocess tests, for mutants of {', '.join(SLOW_FILES)}",
                    ["-LE", "unit", "-R", SLOW, "-E", f"{excl}|{HEAVY}"], args.jobs, False)
-        if out[-1].name == "slow":
+        if out[-1].name == "slow" and not args.slow:  # --slow: for every mutant
             out[-1].applies = lambda m: m.file in SLOW_FILES
     if args.heavy:
         ctest_tier("heavy", "the heaviest tests", ["-R", HEAVY, "-E", excl], args.jobs, False)
@@ -855,9 +855,12 @@ def main():
     ap.add_argument("--fuzz-seconds", type=int, default=2)
     ap.add_argument("--stress-children", type=int, default=80)
     ap.add_argument("--time-limit", type=float, default=0, help="seconds; mutants not started by then are reported as not run")
-    ap.add_argument("--slow", action="store_true", help="also the slow tier in a sample run (full has it)")
+    ap.add_argument("--slow", action="store_true",
+                    help="the slow tier for every mutant (full runs have it for SLOW_FILES only)")
     ap.add_argument("--heavy", action="store_true", help="also the heavy tier (see HEAVY)")
     ap.add_argument("--only", action="append", default=[], help="run only mutants whose id or key contains this")
+    ap.add_argument("--survivors-of", default="", help="run only the survivors of this report.json (with --slow/--heavy: "
+                    "which slower tier kills them)")
     ap.add_argument("--exclude", default=os.environ.get("MUTATION_EXCLUDE", ""),
                     help="ctest -E regex of further tests to leave out (reported)")
     ap.add_argument("--equivalents", default=os.path.join(HERE, "equivalent.txt"))
@@ -915,6 +918,11 @@ def main():
     stale = [e for e in equivalents if e["used"] == 0]
     if args.only:
         everything = [m for m in everything if any(o in m.id or o in m.key for o in args.only)]
+    if args.survivors_of:
+        ids = {x["id"] for x in json.load(open(args.survivors_of))["survivors"]}
+        everything = [m for m in everything if m.id in ids]
+        if len(everything) != len(ids):
+            log(f"mutation: {len(ids) - len(everything)} of the survivors are no longer mutants of this tree")
     candidates = [m for m in everything if not m.equivalent]
 
     if args.mode == "list":
