@@ -345,4 +345,51 @@ TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   }
 }
 
+// Counting asks the kernel one range at a time; when it cannot answer, the
+// count is unknown (-1), never a number that looks like a count.
+TEST_F(Extended, InfoSaysUnknownWhenTheKernelCannotBeAsked) {
+#if defined(_WIN32)
+  GTEST_SKIP() << "Windows cannot count attached processes";
+#else
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+  shim_setenv("DLLMEM_TEST_FAIL", "count-getlk");
+  Load("", g_hooks_library);
+  shim_unsetenv("DLLMEM_TEST_FAIL");
+  ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, -1) << "a failed F_GETLK was reported as a count";
+  EXPECT_EQ(std::string(info.name), name_);
+#endif
+}
+
+// A few attached processes are counted without allocating: describing a
+// segment must not fail for want of memory while a few dozen are attached.
+TEST_F(Extended, InfoCountsAFewProcessesWithoutAllocating) {
+#if defined(_WIN32)
+  GTEST_SKIP() << "Windows cannot count attached processes";
+#else
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+  shim_setenv("DLLMEM_TEST_FAIL", "count-malloc");
+  Load("", g_hooks_library);
+  shim_unsetenv("DLLMEM_TEST_FAIL");
+  std::string env = EnvName();
+  const char *envp[] = {env.c_str(), nullptr};
+  const char *args[] = {g_library.c_str(), nullptr};
+  shim_child holders[2];
+  for (auto &h : holders) {
+    ASSERT_TRUE(shim_spawn_role(&h, "hold", args, envp));
+    char line[32];
+    ASSERT_TRUE(shim_child_read_line(&h, 10000, line, sizeof line));
+  }
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 3) << "counting two other processes needed memory";
+  for (auto &h : holders) {
+    shim_child_kill(&h, SIGTERM);
+    shim_child_wait(&h, 10000, nullptr, 0);
+  }
+#endif
+}
+
 }  // namespace

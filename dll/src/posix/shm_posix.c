@@ -77,12 +77,27 @@ struct syscall_entry {
     int calls;
 };
 
-enum { SYS_SHM_OPEN, SYS_FSTAT, SYS_FTRUNCATE, SYS_MMAP, SYS_FCNTL, SYS_COUNT };
+/* The last two are count_attached()'s own (get_info), named apart so a test
+ * can fail them without failing attach's fcntl calls. */
+enum {
+    SYS_SHM_OPEN,
+    SYS_FSTAT,
+    SYS_FTRUNCATE,
+    SYS_MMAP,
+    SYS_FCNTL,
+    SYS_COUNT_GETLK,
+    SYS_COUNT_MALLOC,
+    SYS_COUNT
+};
 
 static struct syscall_entry g_sys[SYS_COUNT] = {
-    [SYS_SHM_OPEN] = {.name = "shm_open"},   [SYS_FSTAT] = {.name = "fstat"},
-    [SYS_FTRUNCATE] = {.name = "ftruncate"}, [SYS_MMAP] = {.name = "mmap"},
+    [SYS_SHM_OPEN] = {.name = "shm_open"},
+    [SYS_FSTAT] = {.name = "fstat"},
+    [SYS_FTRUNCATE] = {.name = "ftruncate"},
+    [SYS_MMAP] = {.name = "mmap"},
     [SYS_FCNTL] = {.name = "fcntl"},
+    [SYS_COUNT_GETLK] = {.name = "count-getlk"},
+    [SYS_COUNT_MALLOC] = {.name = "count-malloc"},
 };
 
 static bool injected(int which)
@@ -118,7 +133,7 @@ static char g_stop_step_names[128]; /* ",name,name," */
 
 static void load_test_faults(void)
 {
-    static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK};
+    static const int errnos[SYS_COUNT] = {EMFILE, EIO, ENOSPC, ENOMEM, ENOLCK, ENOLCK, ENOMEM};
     const char *spec = getenv("DLLMEM_TEST_FAIL"); /* NOLINT(concurrency-mt-unsafe): at attach */
     for (int i = 0; i < SYS_COUNT; i++) {
         const char *hit = spec != NULL ? strstr(spec, g_sys[i].name) : NULL;
@@ -807,7 +822,7 @@ static int64_t count_attached(const struct dllmem_segment *seg)
         struct range r = stack[--top];
         struct flock fl = one_byte(F_WRLCK, r.lo);
         fl.l_len = r.hi - r.lo + 1;
-        if (fcntl(seg->os->fd, CMD_GETLK, &fl) != 0) {
+        if (injected(SYS_COUNT_GETLK) || fcntl(seg->os->fd, CMD_GETLK, &fl) != 0) {
             n = -1;
             break;
         }
@@ -815,7 +830,8 @@ static int64_t count_attached(const struct dllmem_segment *seg)
             continue;
         n++;
         if (stack == local && top + 2u > sizeof local / sizeof local[0]) {
-            struct range *heap = malloc(((size_t)MAX_SLOTS + 1u) * sizeof *heap);
+            struct range *heap =
+                injected(SYS_COUNT_MALLOC) ? NULL : malloc(((size_t)MAX_SLOTS + 1u) * sizeof *heap);
             if (heap == NULL) {
                 n = -1;
                 break;
