@@ -259,6 +259,40 @@ TEST(Adopt, JoiningExactWithAForeignBlockIsRefused) {
   ExpectRefusedUntouched(d, "joining", 0, 4096, DLLMEM_SIZE_MISMATCH);
 }
 
+// A block without its magic is an unfinished one of ours only while every
+// other field is zero or what initialization writes: one field that is
+// neither makes it someone else's (refused, never retried or reset).
+TEST(Adopt, AMagiclessBlockWithAnyFieldOfItsOwnIsNotOurs) {
+  struct Case {
+    const char *field;
+    uint64_t at;  // offset in the control block (docs/layout.md)
+    uint32_t value;
+    int width;
+  } cases[] = {
+      {"layout version", 4, 7, 2},
+      {"block size", 6, 64, 2},
+      {"data size", 8, 1000, 4},
+      {"reserved0", 12, 1, 4},
+      {"seq", 16, 2, 4},
+      {"len_d", 20, 3, 4},
+      {"len_s", 24, 3, 4},
+      {"writer", 28, 5, 4},
+      {"first reserved byte", 32, 1, 1},
+      {"last reserved byte", 127, 0x80, 1},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.field);
+    for (const char *role : {"joining", "alone"}) {
+      Object o(4096 + 128 + 4096);
+      const uint64_t at = 4096 + c.at;
+      if (c.width == 4) o.Put32(at, c.value);
+      if (c.width == 2) o.Put16(at, static_cast<uint16_t>(c.value));
+      if (c.width == 1) o.p()[at] = static_cast<unsigned char>(c.value);
+      ExpectRefusedUntouched(o, role, 0, 4096, DLLMEM_BAD_CONTROL_BLOCK);
+    }
+  }
+}
+
 // ---- alone (POSIX: nobody else attached) ---------------------------------------------
 
 TEST(Adopt, AloneWithAnySegmentOfOursResetsIt) {
