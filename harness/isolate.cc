@@ -174,7 +174,7 @@ std::string MessageAfter(const std::string &out, const std::string &marker) {
     msg += (n++ ? " | " : "") + line.substr(s);
     if (n >= 4) break;
   }
-  return msg.substr(0, 200);
+  return msg.substr(0, 300);
 }
 
 std::string FirstLineWith(const std::string &out, const char *what) {
