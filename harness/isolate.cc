@@ -63,15 +63,30 @@ std::string XmlEscape(const std::string &s) {
   std::string o;
   for (unsigned char c : s) {
     switch (c) {
-      case '&': o += "&amp;"; break;
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '"': o += "&quot;"; break;
-      case '\n': case '\t': o += static_cast<char>(c); break;
-      case '\r': break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      case '\n':
+      case '\t':
+        o += static_cast<char>(c);
+        break;
+      case '\r':
+        break;
       default:
         // XML 1.0 forbids most control characters, even escaped.
-        if (c < 0x20) o += '?'; else o += static_cast<char>(c);
+        if (c < 0x20)
+          o += '?';
+        else
+          o += static_cast<char>(c);
     }
   }
   return o;
@@ -79,16 +94,26 @@ std::string XmlEscape(const std::string &s) {
 
 const char *SigName(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGABRT: return "SIGABRT";
-    case SIGBUS: return "SIGBUS";
-    case SIGILL: return "SIGILL";
-    case SIGFPE: return "SIGFPE";
-    case SIGKILL: return "SIGKILL";
-    case SIGTERM: return "SIGTERM";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGPIPE: return "SIGPIPE";
-    default: return "signal";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGABRT:
+      return "SIGABRT";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGILL:
+      return "SIGILL";
+    case SIGFPE:
+      return "SIGFPE";
+    case SIGKILL:
+      return "SIGKILL";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGPIPE:
+      return "SIGPIPE";
+    default:
+      return "signal";
   }
 }
 
@@ -185,8 +210,9 @@ std::string FirstLineWith(const std::string &out, const char *what) {
 }
 
 std::string Tail(const std::string &s, size_t max) {
-  return s.size() <= max ? s : "[... " + std::to_string(s.size() - max) + " bytes cut]\n" +
-                                   s.substr(s.size() - max);
+  return s.size() <= max ? s
+                         : "[... " + std::to_string(s.size() - max) + " bytes cut]\n" +
+                               s.substr(s.size() - max);
 }
 
 Outcome Classify(const std::string &name, int status, const std::string &out, int timeout_s) {
@@ -297,21 +323,24 @@ bool WriteJUnit(const std::string &path, const std::vector<Outcome> &res, double
     return n;
   };
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-  fprintf(f, "<testsuites tests=\"%d\" failures=\"%d\" disabled=\"0\" errors=\"0\" skipped=\"%d\" "
-             "time=\"%.3f\" name=\"dllmem_harness (isolated)\">\n",
+  fprintf(f,
+          "<testsuites tests=\"%d\" failures=\"%d\" disabled=\"0\" errors=\"0\" skipped=\"%d\" "
+          "time=\"%.3f\" name=\"dllmem_harness (isolated)\">\n",
           count("", nullptr), count("", "failed"), count("", "skipped"), total_secs);
   for (const std::string &s : suites) {
     double t = 0;
     for (const Outcome &o : res)
       if (o.name.substr(0, o.name.find('.')) == s) t += o.secs;
-    fprintf(f, "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" disabled=\"0\" errors=\"0\" "
-               "skipped=\"%d\" time=\"%.3f\">\n",
+    fprintf(f,
+            "  <testsuite name=\"%s\" tests=\"%d\" failures=\"%d\" disabled=\"0\" errors=\"0\" "
+            "skipped=\"%d\" time=\"%.3f\">\n",
             XmlEscape(s).c_str(), count(s, nullptr), count(s, "failed"), count(s, "skipped"), t);
     for (const Outcome &o : res) {
       if (o.name.substr(0, o.name.find('.')) != s) continue;
       std::string test = o.name.substr(o.name.find('.') + 1);
-      fprintf(f, "    <testcase name=\"%s\" classname=\"%s\" status=\"run\" result=\"%s\" "
-                 "time=\"%.3f\">\n",
+      fprintf(f,
+              "    <testcase name=\"%s\" classname=\"%s\" status=\"run\" result=\"%s\" "
+              "time=\"%.3f\">\n",
               XmlEscape(test).c_str(), XmlEscape(s).c_str(),
               o.status == "skipped" ? "skipped" : "completed", o.secs);
       if (o.status == "failed")
@@ -336,7 +365,8 @@ int run_isolated(const IsolateOptions &opt, int argc, char **argv) {
   bool has_index = ParseShardVar("GTEST_SHARD_INDEX", &index);
   if (getenv("GTEST_TOTAL_SHARDS") || getenv("GTEST_SHARD_INDEX")) {
     if (!has_total || !has_index || total < 1 || index < 0 || index >= total) {
-      fprintf(stderr, "dllmem_harness: invalid sharding: GTEST_TOTAL_SHARDS=%s GTEST_SHARD_INDEX=%s\n",
+      fprintf(stderr,
+              "dllmem_harness: invalid sharding: GTEST_TOTAL_SHARDS=%s GTEST_SHARD_INDEX=%s\n",
               getenv("GTEST_TOTAL_SHARDS") ? getenv("GTEST_TOTAL_SHARDS") : "(unset)",
               getenv("GTEST_SHARD_INDEX") ? getenv("GTEST_SHARD_INDEX") : "(unset)");
       return 2;
@@ -353,7 +383,7 @@ int run_isolated(const IsolateOptions &opt, int argc, char **argv) {
   char tmpl[] = "/tmp/dllmem-isolate-XXXXXX";
   const char *tmpdir_env = getenv("TMPDIR");
   std::string base = tmpdir_env && *tmpdir_env ? std::string(tmpdir_env) + "/dllmem-isolate-XXXXXX"
-                                                 : std::string(tmpl);
+                                               : std::string(tmpl);
   std::vector<char> dirbuf(base.begin(), base.end());
   dirbuf.push_back('\0');
   if (!mkdtemp(dirbuf.data())) {
@@ -417,9 +447,10 @@ int run_isolated(const IsolateOptions &opt, int argc, char **argv) {
     std::string out = ReadFile(log);
     RemoveSegmentsOf(pid);
     if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-      std::string why = st == -1 ? "timed out" : (st >= 0 && WIFSIGNALED(st))
-                                      ? std::string("killed by ") + SigName(WTERMSIG(st))
-                                      : "exit " + std::to_string(st >= 0 ? WEXITSTATUS(st) : -1);
+      std::string why = st == -1 ? "timed out"
+                        : (st >= 0 && WIFSIGNALED(st))
+                            ? std::string("killed by ") + SigName(WTERMSIG(st))
+                            : "exit " + std::to_string(st >= 0 ? WEXITSTATUS(st) : -1);
       fprintf(stderr, "dllmem_harness: ERROR: the library under test cannot be loaded (%s): %s\n",
               why.c_str(), Tail(out, 400).c_str());
       cleanup();
@@ -439,8 +470,8 @@ int run_isolated(const IsolateOptions &opt, int argc, char **argv) {
     fflush(stdout);
     auto t0 = std::chrono::steady_clock::now();
     st = RunChild(args, log, opt.timeout_s, &pid);
-    std::string out = st == -2 ? "cannot start the child: " + std::string(strerror(errno))
-                               : ReadFile(log);
+    std::string out =
+        st == -2 ? "cannot start the child: " + std::string(strerror(errno)) : ReadFile(log);
     RemoveSegmentsOf(pid);
     Outcome o = Classify(t, st == -2 ? (127 << 8) : st, out, opt.timeout_s);
     o.secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -4,8 +4,8 @@
 #include <string>
 
 struct IsolateOptions {
-  std::string self;    // this executable, to re-execute
-  int timeout_s = 300; // per test; a test past it is killed and failed as a hang
+  std::string self;     // this executable, to re-execute
+  int timeout_s = 300;  // per test; a test past it is killed and failed as a hang
 };
 
 // Runs the tests GoogleTest's flags select, each in a child; argv is what

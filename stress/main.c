@@ -71,7 +71,7 @@ struct totals {
     size_t final_len;
     long lost_sets, phantom_sets;
     long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
-    uint64_t *attach_ns; /* room for max_attach entries, NULL for the baseline */
+    uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
@@ -155,17 +155,14 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
-                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
-                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
-                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
-                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
-                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
-                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
-                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
-                                          {"min-repairs", 1, 0, 'R'},   {"shard", 1, 0, 'X'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"library", 1, 0, 'l'},     {"children", 1, 0, 'n'},     {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'},     {"ops", 1, 0, 'k'},          {"duration", 1, 0, 'd'},
+        {"size", 1, 0, 's'},        {"kill-rate", 1, 0, 'r'},    {"wedge-timeout", 1, 0, 't'},
+        {"seed", 1, 0, 'S'},        {"name", 1, 0, 'N'},         {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},         {"overlong", 0, 0, 'o'},
+        {"kill-in-set", 2, 0, 'K'}, {"min-verified", 1, 0, 'V'}, {"min-overlap", 1, 0, 'O'},
+        {"min-repairs", 1, 0, 'R'}, {"shard", 1, 0, 'X'},        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -862,9 +859,8 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 "  \"writers_started\": %ld, \"kills_planned\": %ld, \"attach_samples\": %ld,\n"
                 "  \"attach_hist_ns\": ",
                 o->shard_index, o->shard_count, o->first, o->count, o->ops, o->duration_s, o->size,
-                o->overlong ? "true" : "false", o->wedge_s, o->run_min_verified,
-                o->run_min_overlap, o->run_min_repairs, t->writers_started, t->kills_planned,
-                t->n_attach);
+                o->overlong ? "true" : "false", o->wedge_s, o->run_min_verified, o->run_min_overlap,
+                o->run_min_repairs, t->writers_started, t->kills_planned, t->n_attach);
         histogram_json(t, f);
         fprintf(f, "\n}\n");
         return;
