@@ -253,6 +253,15 @@ Outcome Classify(const std::string &name, int status, const std::string &out, in
       o.reason = load;
     }
     return o;
+  } else if (!FirstLineWith(out, "Sanitizer: ").empty() &&
+             out.find("[  FAILED  ] " + name) == std::string::npos) {
+    // A sanitizer stopped the process (its exit code, not a signal): a crash.
+    std::string what = FirstLineWith(out, "ERROR: ");
+    what = what.empty() ? FirstLineWith(out, "Sanitizer: ") : what.substr(7);
+    o.status = "failed";
+    o.kind = "crash";
+    o.reason = "crashed: " + what.substr(0, 160);
+    return o;
   } else {
     o.status = "failed";
     o.kind = "exit";
