@@ -141,6 +141,23 @@ def stress_shards(check, stress, lib, work):
               "kills_missed", "attach_samples"):
         print(f"{k:<20} {m[k]:>10} {u[k]:>10}")
     print(f"{'attach p50 us':<20} {m['attach_us']['p50']:>10.0f} {u['attach_us']['p50']:>10.0f}")
+    # Whole dllmem-check runs in 4 shards (harness and stress) merge into one.
+    reps = []
+    for i in range(4):
+        js = os.path.join(work, f"c{i}.json")
+        r = run([check, "--library", lib, "--filter", SHARD_FILTER, "--stress", "400",
+                 "--shard", f"{i}/4", "--json", js])
+        expect(r.returncode == 0, f"dllmem-check shard {i}/4 passed (exit {r.returncode})")
+        reps.append(js)
+    r = run([check, "--merge"] + reps + ["--json", os.path.join(work, "cm.json")])
+    print(r.stdout)
+    cm = json.load(open(os.path.join(work, "cm.json")))
+    expect(r.returncode == 0 and cm["verdict"] == "PASS", f"the merged check passed ({cm['verdict']})")
+    expect(len(cm["harness"]) == len(set(t["name"] for t in cm["harness"])) ==
+           json.load(open(reps[0]))["listed"],
+           f"the merged harness ran each of the {json.load(open(reps[0]))['listed']} tests once")
+    r = run([check, "--merge"] + reps[1:])
+    expect(r.returncode == 2, f"a check merge missing shard 0 is an error (exit {r.returncode})")
     # A merge must refuse a missing or doubled shard.
     r = run([check, "--merge"] + files[:3])
     expect(r.returncode == 2, f"a merge missing a shard is an error (exit {r.returncode})")
