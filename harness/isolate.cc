@@ -209,6 +209,20 @@ std::string FirstLineWith(const std::string &out, const char *what) {
   return out.substr(p, e == std::string::npos ? std::string::npos : e - p).substr(0, 200);
 }
 
+// The whole line holding `what`, without the directories of a leading path.
+std::string LineContaining(const std::string &out, const char *what) {
+  size_t p = out.find(what);
+  if (p == std::string::npos) return "";
+  size_t b = out.rfind('\n', p);
+  b = b == std::string::npos ? 0 : b + 1;
+  size_t e = out.find('\n', p);
+  std::string line = out.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  size_t colon = line.find(':');
+  size_t slash = line.rfind('/', colon);
+  if (colon != std::string::npos && slash != std::string::npos) line = line.substr(slash + 1);
+  return line.substr(0, 200);
+}
+
 std::string Tail(const std::string &s, size_t max) {
   return s.size() <= max ? s
                          : "[... " + std::to_string(s.size() - max) + " bytes cut]\n" +
@@ -253,11 +267,17 @@ Outcome Classify(const std::string &name, int status, const std::string &out, in
       o.reason = load;
     }
     return o;
-  } else if (!FirstLineWith(out, "Sanitizer: ").empty() &&
+  } else if ((!FirstLineWith(out, "Sanitizer: ").empty() ||
+              !FirstLineWith(out, "runtime error: ").empty()) &&
              out.find("[  FAILED  ] " + name) == std::string::npos) {
     // A sanitizer stopped the process (its exit code, not a signal): a crash.
     std::string what = FirstLineWith(out, "ERROR: ");
-    what = what.empty() ? FirstLineWith(out, "Sanitizer: ") : what.substr(7);
+    if (!what.empty())
+      what = what.substr(7);  // "AddressSanitizer: SEGV on unknown address ..."
+    else if (!FirstLineWith(out, "runtime error: ").empty())
+      what = "UndefinedBehaviorSanitizer: " + LineContaining(out, "runtime error: ");
+    else
+      what = FirstLineWith(out, "Sanitizer: ");
     o.status = "failed";
     o.kind = "crash";
     o.reason = "crashed: " + what.substr(0, 160);

@@ -52,14 +52,16 @@ def canary(check, lib, work):
     expect(len(by) > 200, f"the whole suite ran past the crashes ({len(by)} tests)")
     for name in CANARY_CRASHES:
         t = by.get(name, {})
-        # SIGSEGV, or under ASan its report: "AddressSanitizer: SEGV on unknown address".
+        # SIGSEGV, or in a sanitizer build the sanitizer's report that ended it.
         expect(t.get("status") == "failed" and t.get("kind") == "crash" and
-               "SEGV" in t.get("reason", ""), f"{name} reported as crashed: {t.get('reason')}")
+               re.search(r"SIGSEGV|Sanitizer: ", t.get("reason", "")),
+               f"{name} reported as crashed: {t.get('reason')}")
     for name in CANARY_FAILS:
         t = by.get(name, {})
         expect(t.get("status") == "failed" and t.get("kind") == "assertion",
                f"{name} failed on an assertion: {t.get('reason')}")
-    expect(re.search(r"Security\.ASymlinkSquattingTheNameIsRefused -- crashed: .*SEGV", r.stdout),
+    expect(re.search(r"Security\.ASymlinkSquattingTheNameIsRefused -- crashed: "
+                     r"(killed by signal 11|.*Sanitizer: )", r.stdout),
            "the verdict table names the crash and its signal")
     expect(rep["stress"] is not None and rep["stress"]["verdict"] == "FAIL",
            "the stress run against the canary failed")
