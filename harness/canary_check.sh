@@ -58,7 +58,7 @@ report="$out/canary-report.txt"
 for t in "${tests[@]}"; do
   xml="$out/$(echo "$t" | tr '/' '_').xml"
   # A subshell, so the shell's own "Segmentation fault" notice lands in the log.
-  ( timeout -k 5 120 "${runner[@]}" "$harness" --library "$canary" --no-leak-check \
+  ( timeout -k 5 120 "${runner[@]}" "$harness" --library "$canary" --no-leak-check --no-isolate \
       --gtest_filter="$t" --gtest_output="xml:$(xml_path "$xml")" < /dev/null ) > "$out/last.log" 2>&1
   rc=$?
   # A failure counts only if the test ran: a harness that runs nothing

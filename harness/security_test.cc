@@ -3,9 +3,13 @@
 // left untouched — never crashed on, never silently reused.
 #include "fixture.h"
 
+#include <fcntl.h>
+#include <pwd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <vector>
 
@@ -53,6 +57,40 @@ void ExpectRefused(shim_lib &lib, dllmem_status want) {
   units buf(64, 0xAAAA);
   lib.get(buf.data(), 64);
   EXPECT_EQ(buf[0], 0) << "Get read through a refused object";
+}
+
+// Whether user nobody can open path for reading: a child drops to nobody and
+// tries. A build tree under a 0700 directory is out of its reach, and a test
+// whose dropped-privilege child must load the library cannot run there.
+bool NobodyCanRead(const std::string &path, std::string *why) {
+  struct passwd *pw = getpwnam("nobody");
+  if (!pw) {
+    *why = "there is no user nobody";
+    return false;
+  }
+  uid_t uid = pw->pw_uid;
+  gid_t gid = pw->pw_gid;
+  pid_t pid = fork();
+  if (pid < 0) {
+    *why = std::string("fork: ") + strerror(errno);
+    return false;
+  }
+  if (pid == 0) {
+    if (setgid(gid) != 0 || setuid(uid) != 0) _exit(255);
+    int fd = open(path.c_str(), O_RDONLY);
+    _exit(fd < 0 ? (errno & 0x7f) : 0);
+  }
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st)) {
+    *why = "the probe as nobody did not finish";
+    return false;
+  }
+  int code = WEXITSTATUS(st);
+  if (code == 0) return true;
+  *why = "user nobody cannot open " + path + " (" +
+         (code == 255 ? std::string("cannot drop to nobody") : std::string(strerror(code))) +
+         "): a directory on its path is closed to other users (0700?)";
+  return false;
 }
 
 void Security::RefuseForeignObject(unsigned char fill, dllmem_status want) {
@@ -235,6 +273,9 @@ TEST_F(Security, ASymlinkSquattingTheNameIsRefused) {
 
 TEST_F(Security, AnotherUsersObjectThatCannotBeOpenedIsNamedAsSuch) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to run an attacher as another user";
+  std::string why;
+  if (!NobodyCanRead(g_library, &why))
+    GTEST_SKIP() << "the attacher, dropped to user nobody, cannot load the library: " << why;
   Load();  // root's 0600 object
   SetUnits(widen("root's"));
   std::string out;

@@ -36,6 +36,11 @@ struct options {
     long min_verified, min_overlap, min_repairs;
     unsigned seed;
     bool quiet, overlong;
+    /* --shard I/N: this run is children [first, first + count) of the whole
+     * run's `children`; each child's random draws depend only on (seed, its
+     * index), so N shards together are the unsharded run's children. */
+    long shard_index, shard_count, first, count;
+    long run_min_verified, run_min_overlap, run_min_repairs; /* the whole run's floors */
 };
 
 /* One live child as the parent sees it. */
@@ -65,7 +70,8 @@ struct totals {
     char final_kind[16];
     size_t final_len;
     long lost_sets, phantom_sets;
-    uint64_t *attach_ns; /* room for max_attach entries, NULL for the baseline */
+    long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
+    uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
@@ -78,6 +84,17 @@ static uint32_t rnd(void)
     g_rng ^= g_rng >> 17;
     g_rng ^= g_rng << 5;
     return g_rng;
+}
+
+/* Child i's own stream: its draws depend on (seed, i) only, never on which
+ * shard runs it or how many children came before it in this process. */
+static void seed_child(unsigned seed, long i)
+{
+    uint64_t z = ((uint64_t)seed << 32 | (uint32_t)i) + 0x9E3779B97F4A7C15u;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    z ^= z >> 31;
+    g_rng = (uint32_t)z | 1u; /* xorshift state must not be 0 */
 }
 
 static void usage(FILE *f)
@@ -95,6 +112,9 @@ static void usage(FILE *f)
         "  --kill-rate R      fraction of children SIGKILLed at a random moment (default 0.05)\n"
         "  --wedge-timeout S  a child silent this long is a wedge (default 10)\n"
         "  --seed N           random seed (default 1)\n"
+        "  --shard I/N        run only shard I (0-based) of N: a disjoint block of the\n"
+        "                     --children, each child drawing from (seed, its index);\n"
+        "                     merge the shards' JSON with dllmem-check --merge\n"
         "  --name NAME        segment name (default dllmem-stress-PID)\n"
         "  --json FILE        also write the report as JSON\n"
         "  --overlong         one Set in ten stores a string of twice the capacity\n"
@@ -135,16 +155,14 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
-                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
-                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
-                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
-                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
-                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
-                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
-                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
-                                          {"min-repairs", 1, 0, 'R'},   {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"library", 1, 0, 'l'},     {"children", 1, 0, 'n'},     {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'},     {"ops", 1, 0, 'k'},          {"duration", 1, 0, 'd'},
+        {"size", 1, 0, 's'},        {"kill-rate", 1, 0, 'r'},    {"wedge-timeout", 1, 0, 't'},
+        {"seed", 1, 0, 'S'},        {"name", 1, 0, 'N'},         {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},         {"overlong", 0, 0, 'o'},
+        {"kill-in-set", 2, 0, 'K'}, {"min-verified", 1, 0, 'V'}, {"min-overlap", 1, 0, 'O'},
+        {"min-repairs", 1, 0, 'R'}, {"shard", 1, 0, 'X'},        {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -158,6 +176,7 @@ static int parse_options(int argc, char **argv, struct options *o)
     o->min_verified = 1000;
     o->min_overlap = 20;
     o->min_repairs = 1;
+    o->shard_count = 1;
     snprintf(o->name, sizeof o->name, "dllmem-stress-%ld", (long)getpid());
     int ch;
     opterr = 0;
@@ -242,6 +261,21 @@ static int parse_options(int argc, char **argv, struct options *o)
             if (!parse_long(optarg, 0, 1000000000, &o->min_repairs))
                 bad = "--min-repairs";
             break;
+        case 'X': {
+            char *slash = optarg != NULL ? strchr(optarg, '/') : NULL;
+            if (slash == NULL) {
+                bad = "--shard";
+                break;
+            }
+            *slash = '\0';
+            bool ok = parse_long(optarg, 0, 1000000, &o->shard_index) &&
+                      parse_long(slash + 1, 1, 1000000, &o->shard_count) &&
+                      o->shard_index < o->shard_count;
+            *slash = '/';
+            if (!ok)
+                bad = "--shard";
+            break;
+        }
         case 'h': usage(stdout); exit(STRESS_OK);
         default:
             fprintf(stderr, "dllmem-stress: unknown option %s (try --help)\n", argv[optind - 1]);
@@ -255,6 +289,24 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (optind != argc) {
         fprintf(stderr, "dllmem-stress: unexpected argument \"%s\"\n", argv[optind]);
         return STRESS_USAGE;
+    }
+    /* Shard I of N: children [I*C/N, (I+1)*C/N), every one in exactly one shard. */
+    o->first = (long)((long long)o->children * o->shard_index / o->shard_count);
+    o->count = (long)((long long)o->children * (o->shard_index + 1) / o->shard_count) - o->first;
+    if (o->count < 1) {
+        fprintf(stderr, "dllmem-stress: shard %ld/%ld of %ld children is empty\n", o->shard_index,
+                o->shard_count, o->children);
+        return STRESS_USAGE;
+    }
+    o->run_min_verified = o->min_verified;
+    o->run_min_overlap = o->min_overlap;
+    o->run_min_repairs = o->min_repairs;
+    if (o->shard_count > 1) {
+        /* Each shard needs its share of the evidence; the merge applies the
+         * whole floors to the whole run. */
+        o->min_verified = (o->min_verified + o->shard_count - 1) / o->shard_count;
+        o->min_overlap = (o->min_overlap + o->shard_count - 1) / o->shard_count;
+        o->min_repairs = (o->min_repairs + o->shard_count - 1) / o->shard_count;
     }
     if (o->writers > o->parallel) {
         fprintf(stderr, "dllmem-stress: --writers (%ld) exceeds --parallel (%ld)\n", o->writers,
@@ -372,7 +424,7 @@ static void progress(const struct options *o, const struct totals *t, long alive
     fprintf(stderr,
             "%schildren %ld/%ld alive %ld killed %ld in-window %ld torn %ld lost %ld wedges %ld  "
             "%.0f children/s%s",
-            tty ? "\r" : "", t->finished, t->started > 0 ? (long)o->children : 0, alive, t->killed,
+            tty ? "\r" : "", t->finished, t->started > 0 ? o->count : 0, alive, t->killed,
             t->n_windows, t->torn, t->lost + t->untouched, t->wedges,
             secs > 0 ? (double)t->finished / secs : 0.0, tty && !final ? "  " : "\n");
 }
@@ -397,13 +449,14 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     long alive = 0, life_n = 0;
     uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
     bool ok = true;
-    while (t->finished < o->children && ok) {
-        for (long s = 0; s < o->parallel && alive < o->parallel && t->started < o->children; s++) {
+    while (t->finished < o->count && ok) {
+        for (long s = 0; s < o->parallel && alive < o->parallel && t->started < o->count; s++) {
             struct worker *w = &ws[s];
             if (w->used)
                 continue;
             memset(w, 0, sizeof *w);
-            long i = t->started;
+            long i = o->first + t->started; /* the child's index in the whole run */
+            seed_child(o->seed, i);
             w->writer = (i % o->parallel) < o->writers;
             char id[24], ops[24], dur[24], kill_us[24];
             snprintf(id, sizeof id, "%ld", i + 1);
@@ -442,6 +495,8 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             }
             w->used = true;
             w->killed_by_us = kill_after != 0;
+            t->kills_planned += w->killed_by_us;
+            t->writers_started += workers && w->writer;
             w->start_ns = w->last_ns = stress_now_ns();
             t->started++;
             alive++;
@@ -726,6 +781,34 @@ static const char *verdict(const struct options *o, const struct totals *t)
     return inconclusive(o, t, why, sizeof why) ? "INCONCLUSIVE" : "PASS";
 }
 
+/* A bucket of the attach-latency histogram: 8 linear steps per power of two
+ * (each within 12.5% of its lower bound), so shards' histograms add up. */
+static uint64_t bucket_floor(uint64_t ns)
+{
+    if (ns < 8)
+        return ns;
+    int msb = 63;
+    while (!(ns >> msb & 1u))
+        msb--;
+    return ns >> (msb - 3) << (msb - 3);
+}
+
+/* "[[lower_ns, count], ...]" over the sorted samples. */
+static void histogram_json(const struct totals *t, FILE *f)
+{
+    fputc('[', f);
+    for (long i = 0; i < t->n_attach;) {
+        uint64_t b = bucket_floor(t->attach_ns[i]);
+        long n = 0;
+        while (i < t->n_attach && bucket_floor(t->attach_ns[i]) == b) {
+            n++;
+            i++;
+        }
+        fprintf(f, "%s[%llu, %ld]", n == i ? "" : ", ", (unsigned long long)b, n);
+    }
+    fputc(']', f);
+}
+
 static void report(const struct options *o, const struct totals *t, FILE *f, bool json)
 {
     double ratio = t->baseline_per_s > 0 ? t->children_per_s / t->baseline_per_s : 0;
@@ -755,7 +838,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "\"fds_leaked\": %s, \"children_left\": %s},\n"
             "  \"floors\": {\"min_verified\": %ld, \"min_overlap\": %ld, \"min_repairs\": %ld, "
             "\"short_of\": \"%s\"},\n"
-            "  \"violations\": %ld, \"verdict\": \"%s\"\n}\n",
+            "  \"violations\": %ld, \"verdict\": \"%s\",\n",
             o->library, o->children, o->parallel, o->writers, o->kill_rate, o->kill_in_set, o->seed,
             t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn,
             t->lost, t->untouched, t->initial_empty, t->overlapped, t->changed, t->sets_reported,
@@ -767,9 +850,26 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
             o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
             violations(t), verdict(o, t));
+        fprintf(f,
+                "  \"shard\": {\"index\": %ld, \"count\": %ld, \"first_child\": %ld, "
+                "\"children\": %ld},\n"
+                "  \"run\": {\"ops\": %ld, \"duration_s\": %.3f, \"size\": %ld, \"overlong\": %s, "
+                "\"wedge_timeout_s\": %.1f, \"min_verified\": %ld, \"min_overlap\": %ld, "
+                "\"min_repairs\": %ld},\n"
+                "  \"writers_started\": %ld, \"kills_planned\": %ld, \"attach_samples\": %ld,\n"
+                "  \"attach_hist_ns\": ",
+                o->shard_index, o->shard_count, o->first, o->count, o->ops, o->duration_s, o->size,
+                o->overlong ? "true" : "false", o->wedge_s, o->run_min_verified, o->run_min_overlap,
+                o->run_min_repairs, t->writers_started, t->kills_planned, t->n_attach);
+        histogram_json(t, f);
+        fprintf(f, "\n}\n");
         return;
     }
     fprintf(f, "dllmem-stress report (%s)\n", o->library);
+    if (o->shard_count > 1)
+        fprintf(f, "  shard           %ld of %ld: children %ld..%ld of %ld (seed %u)\n",
+                o->shard_index, o->shard_count, o->first + 1, o->first + o->count, o->children,
+                o->seed);
     fprintf(f,
             "  children        %ld started, %ld finished, %ld killed by the runner (+%ld finished "
             "first); %ld parallel, %ld writers per %ld\n",
@@ -851,7 +951,6 @@ int main(int argc, char **argv)
 #if defined(SIGPIPE)
     signal(SIGPIPE, SIG_IGN);
 #endif
-    g_rng = o.seed * 2654435761u + 1u;
     int fds_before = shim_count_fds();
 
     /* Baseline first: the same number of trivial children, spawned the same way. */
@@ -862,16 +961,16 @@ int main(int argc, char **argv)
 
     struct totals t;
     memset(&t, 0, sizeof t);
-    t.attach_ns = calloc((size_t)o.children, sizeof *t.attach_ns);
+    t.attach_ns = calloc((size_t)o.count, sizeof *t.attach_ns);
     if (t.attach_ns == NULL)
         return STRESS_RUNNER_ERROR;
-    t.max_attach = o.children;
-    t.windows = calloc((size_t)o.children, sizeof *t.windows); /* at most one per child */
+    t.max_attach = o.count;
+    t.windows = calloc((size_t)o.count, sizeof *t.windows); /* at most one per child */
     if (t.windows == NULL) {
         free(t.attach_ns);
         return STRESS_RUNNER_ERROR;
     }
-    t.max_windows = o.children;
+    t.max_windows = o.count;
     t.baseline_per_s = base.children_per_s;
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
     struct holder h;

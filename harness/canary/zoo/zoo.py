@@ -256,7 +256,7 @@ class Runner:
         for f in (self.harness, lib, hooks):
             if not os.path.exists(f):
                 raise ZooError(f"{spec}: missing {f}")
-        cmd = [self.harness, "--library", lib, "--hooks-library", hooks,
+        cmd = [self.harness, "--library", lib, "--no-isolate", "--hooks-library", hooks,
                f"--gtest_filter={filt}", "--gtest_color=no"]
         cmd += ["--no-leak-check"] if control else ["--gtest_fail_fast"]
         rc, out, _, secs, log = self.execute(cmd, 240)
