@@ -310,12 +310,14 @@ def instruments(args, tree, src, work):
 
     def ctest_tier(name, what, ctest_args, shards, required):
         def make(broken=()):
-            # One -LE only (ctest keeps the last): canary builds are never tested here.
+            # One -LE only (ctest keeps the last): canary builds are never
+            # tested here, and dllmem-check's own tests (label check) only
+            # rerun the harness and stress runs the tiers already run.
             a = list(ctest_args)
             if "-LE" in a:
-                a[a.index("-LE") + 1] += "|canary"
+                a[a.index("-LE") + 1] += "|canary|check"
             else:
-                a += ["-LE", "canary"]
+                a += ["-LE", "canary|check"]
             if broken:
                 i = a.index("-E") if "-E" in a else None
                 extra = "|".join("^" + re.escape(b) + "$" for b in broken)
