@@ -200,7 +200,7 @@ def sarif(groups, root, version):
         rules.setdefault(rule_id, {
             "id": rule_id, "name": slug(a["kind"]),
             "shortDescription": {"text": a["kind"].split(":")[0]},
-            "defaultConfiguration": {"level": "error"}})
+            "defaultConfiguration": {"level": "warning" if a["kind"] == UNREPRODUCED else "error"}})
         locs = []
         for f in a["frames"][:1]:
             if f["line"]:
@@ -373,8 +373,9 @@ def triage_target(args, target, log):
         raise RuntimeError("no target binary " + binary)
     reg_dir = os.path.join(args.regressions, target)
     known = known_signatures(reg_dir)
-    work = os.path.join(args.out, target)
-    os.makedirs(work, exist_ok=True)
+    work = os.path.join(args.out, target)  # this triage's logs and copies only
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
     groups = {}
     for n in names:
         path = os.path.join(crash_dir, n)
