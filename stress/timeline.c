@@ -60,15 +60,21 @@ bool stress_report_write(const char *dir, const struct stress_timeline *tl,
     FILE *f = open_in(dir, "timeline.tsv");
     if (f == NULL)
         return false;
-    /* Rates are over the interval since the previous sample; the first row has none. */
+    /* Rates are over the interval since the previous sample; the first row
+     * has none, and neither has a final sample taken within half an interval
+     * of the one before (NaN: gnuplot leaves it out rather than plot noise). */
     fprintf(f, "# t_s\talive\tfinished\tkilled\tkills_in_window\trepairs\treads\tverified"
                "\tchildren_per_s\treads_per_s\n");
     for (int i = 0; i < tl->n; i++) {
         const struct stress_sample *s = &tl->s[i], *p = i > 0 ? &tl->s[i - 1] : s;
         double dt = s->t_s - p->t_s;
-        fprintf(f, "%.3f\t%ld\t%ld\t%ld\t%ld\t%ld\t%ld\t%ld\t%.1f\t%.1f\n", s->t_s, s->alive,
-                s->finished, s->killed, s->windows, s->repairs, s->reads, s->verified,
-                rate(p->finished, s->finished, dt), rate(p->reads, s->reads, dt));
+        fprintf(f, "%.3f\t%ld\t%ld\t%ld\t%ld\t%ld\t%ld\t%ld\t", s->t_s, s->alive, s->finished,
+                s->killed, s->windows, s->repairs, s->reads, s->verified);
+        if (i > 0 && dt * 2e9 >= (double)tl->interval_ns)
+            fprintf(f, "%.1f\t%.1f\n", rate(p->finished, s->finished, dt),
+                    rate(p->reads, s->reads, dt));
+        else
+            fprintf(f, "NaN\tNaN\n");
     }
     bool ok = !ferror(f);
     ok = fclose(f) == 0 && ok;
