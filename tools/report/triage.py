@@ -154,8 +154,40 @@ def slug(kind):
     return re.sub(r"[^a-z0-9]+", "-", kind.lower()).strip("-")[:40] or "crash"
 
 
+SHM = "/dev/shm"
+SHM_PID = re.compile(r"^dllmem-[a-z-]*?(\d+)")
+
+
+def shm_names():
+    return set(os.listdir(SHM)) if os.path.isdir(SHM) else set()
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def remove_leftovers(before):
+    """A crashing target never detaches: removes the segments that appeared
+    since before and whose creator (the pid in the name) is gone. Other
+    runs' objects are theirs."""
+    for n in shm_names() - before:
+        m = SHM_PID.match(n)
+        if m and not alive(int(m.group(1))):
+            try:
+                os.unlink(os.path.join(SHM, n))
+            except OSError:
+                pass
+
+
 def run(cmd, timeout, env=None):
     """Runs cmd; returns (exit code or 'timeout', combined output)."""
+    before = shm_names()
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            timeout=timeout, env=env)
@@ -163,6 +195,8 @@ def run(cmd, timeout, env=None):
     except subprocess.TimeoutExpired as e:
         out = e.stdout.decode("utf-8", "replace") if e.stdout else ""
         return "timeout", out
+    finally:
+        remove_leftovers(before)
 
 
 def replay(binary, path, timeout):
