@@ -4,10 +4,10 @@
 # (edges and features), corpus size, executions per second.
 set terminal pngcairo size 900,780 noenhanced font "sans,10"
 set output out
-set multiplot layout 3,1 title "fuzz campaign: ".target
+set multiplot layout 3,1 title "fuzzing: ".target
 set grid
 set key top left
-set xlabel "seconds into the campaign"
+set xlabel "seconds into the run"
 set yrange [0:*]
 set ylabel "count"
 set title "coverage"

@@ -6,8 +6,10 @@
 Reads both forms libFuzzer prints:
   -fork=N:  #71670: cov: 612 ft: 461 corp: 86 exec/s 7356 oom/timeout/crash: 0/0/0 time: 10s job: 3 ...
   plain:    #4096	NEW    cov: 12 ft: 13 corp: 5/20b lim: 4 exec/s: 2048 rss: 30Mb
-A plain line carries no time; its exec/s is executions over seconds since the
-start, so its time is executions / exec/s. Writes one row per status line:
+A plain line carries no time; its exec/s is executions over whole seconds
+since the start, so its time is executions / exec/s, to the second: of the
+plain lines within one second only the last is kept. Writes one row per kept
+status line:
 t_s execs cov ft corpus exec_s crashes. Exit 1 when the log holds no status
 line: an empty series is an error, never an empty plot.
 """
@@ -21,7 +23,7 @@ CRASH = re.compile(r"oom/timeout/crash: (\d+)/(\d+)/(\d+)")
 
 
 def parse(text):
-    rows = []
+    rows, plain_last = [], False
     for line in text.splitlines():
         m = STATUS.match(line)
         if not m:
@@ -39,7 +41,14 @@ def parse(text):
             secs = 0.0
         c = CRASH.search(rest)
         crashes = sum(int(x) for x in c.groups()) if c else 0
-        rows.append((secs, execs, cov, ft, corp, eps, crashes))
+        if not t:
+            secs = float(round(secs))
+        row = (secs, execs, cov, ft, corp, eps, crashes)
+        if not t and plain_last and rows[-1][0] == secs:
+            rows[-1] = row  # the same second: the later line wins
+            continue
+        plain_last = not t
+        rows.append(row)
     return rows
 
 

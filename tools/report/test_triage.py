@@ -195,6 +195,14 @@ class FuzzLog(unittest.TestCase):
             "  NEW_FUNC: 0x1 in f x.c:1\n")
         self.assertEqual(rows, [(2.0, 16920, 311, 311, 12, 8460, 1), (2.0, 4096, 12, 13, 5, 2048, 0)])
 
+    def test_plain_lines_keep_the_last_of_each_second(self):
+        rows = fuzzlog.parse(
+            "#2\tINITED cov: 10 ft: 10 corp: 3/9b exec/s: 0 rss: 30Mb\n"
+            "#900\tNEW    cov: 11 ft: 12 corp: 4/12b lim: 4 exec/s: 900 rss: 30Mb\n"
+            "#950\tNEW    cov: 12 ft: 14 corp: 5/14b lim: 4 exec/s: 950 rss: 30Mb\n"
+            "#2048\tpulse  cov: 12 ft: 14 corp: 5/14b lim: 4 exec/s: 1024 rss: 30Mb\n")
+        self.assertEqual([r[:2] for r in rows], [(0.0, 2), (1.0, 950), (2.0, 2048)])
+
     def test_a_log_without_status_lines_is_an_error(self):
         d = tempfile.mkdtemp(prefix="fuzzlog-test-")
         try:
