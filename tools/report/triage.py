@@ -37,7 +37,8 @@ import sys
 FRAMES = 3
 RAW_PREFIXES = ("crash-", "leak-", "timeout-", "oom-")
 UNREPRODUCED = "not reproduced alone"
-SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
+                "sarif-schema-2.1.0.json")
 
 # Frames that say where the runtime noticed, not where the code went wrong.
 RUNTIME_FUNC = re.compile(
@@ -262,7 +263,6 @@ def sarif(groups, root, version):
         results.append(result)
     return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{
         "tool": {"driver": {"name": "dllmem-fuzz-triage", "version": version,
-                            "informationUri": "https://github.com/dllmem/dllmem",
                             "rules": list(rules.values())}},
         "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + root.rstrip("/") + "/"}},
         "results": results}]}
