@@ -107,11 +107,12 @@ class Campaign(unittest.TestCase):
         with open(os.path.join(self.crashes, name), "w") as f:
             f.write(content)
 
-    def triage(self):
+    def triage(self, *extra):
         out = io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
             rc = triage.main(["--campaign", self.campaign, "--bin-dir", self.bins, "--targets", "t",
-                              "--regressions", self.reg, "--root", ROOT, "--minimize-seconds", "5"])
+                              "--regressions", self.reg, "--root", ROOT, "--minimize-seconds", "5"]
+                             + list(extra))
         return rc, out.getvalue().strip().splitlines()[-1]
 
     def test_crashes_are_deduplicated_minimized_kept_and_reported(self):
@@ -154,6 +155,14 @@ class Campaign(unittest.TestCase):
         rc, line = self.triage()
         self.assertEqual((rc, line), (1, "1 crashes, 1 unique, 0 new"))
         self.assertEqual(len(os.listdir(os.path.join(self.reg, "t"))), 2)
+
+    def test_past_the_replay_cap_crashes_are_counted_and_kept_not_dropped(self):
+        for i, c in enumerate("ABCC"):
+            self.crash("crash-%d" % i, c)
+        rc, line = self.triage("--max-replays", "2")
+        self.assertEqual((rc, line), (1, "4 crashes, 2 unique, 1 new"))
+        kept = os.path.join(self.campaign, "triage", "t", triage.slug(triage.OVER_CAP))
+        self.assertEqual(sorted(os.listdir(kept)), ["crash-2", "crash-3"])
 
     def test_a_campaign_without_crashes_passes(self):
         self.assertEqual(self.triage(), (0, "0 crashes, 0 unique, 0 new"))

@@ -37,6 +37,7 @@ import sys
 FRAMES = 3
 RAW_PREFIXES = ("crash-", "leak-", "timeout-", "oom-")
 UNREPRODUCED = "not reproduced alone"
+OVER_CAP = "not replayed (over --max-replays)"
 SARIF_SCHEMA = ("https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/"
                 "sarif-schema-2.1.0.json")
 
@@ -235,7 +236,8 @@ def sarif(groups, root, version):
         rules.setdefault(rule_id, {
             "id": rule_id, "name": slug(a["kind"]),
             "shortDescription": {"text": a["kind"].split(":")[0]},
-            "defaultConfiguration": {"level": "warning" if a["kind"] == UNREPRODUCED else "error"}})
+            "defaultConfiguration": {
+                "level": "warning" if a["kind"] in (UNREPRODUCED, OVER_CAP) else "error"}})
         locs = []
         for f in a["frames"][:1]:
             if f["line"]:
@@ -250,7 +252,8 @@ def sarif(groups, root, version):
             if fr["location"]["physicalLocation"] is None:
                 del fr["location"]["physicalLocation"]
         result = {
-            "ruleId": rule_id, "level": "warning" if a["kind"] == UNREPRODUCED else "error",
+            "ruleId": rule_id,
+            "level": "warning" if a["kind"] in (UNREPRODUCED, OVER_CAP) else "error",
             "message": {"text": "fuzz target %s: %s (%d input(s); reproducer %s)" % (
                 g["target"], describe(a, root), len(g["inputs"]), g["regression"] or g["kept"])},
             "partialFingerprints": {"crashSignature/v1": a["signature"]},
@@ -411,7 +414,15 @@ def triage_target(args, target, log):
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     groups = {}
-    for n in names:
+    # Artifacts are named by their content's hash: sorted, the first ones are
+    # an unbiased sample; past the cap they are counted, listed, kept.
+    replayed, skipped = names[:args.max_replays], names[args.max_replays:]
+    if skipped:
+        groups["over-cap"] = {"target": target, "inputs": list(skipped), "new": False,
+                              "regression": None, "kept": None,
+                              "analysis": {"kind": OVER_CAP, "frames": [], "signature": hashlib.sha1(
+                                  (OVER_CAP + "|" + target).encode()).hexdigest()[:12]}}
+    for n in replayed:
         path = os.path.join(crash_dir, n)
         text = replay(binary, path, args.replay_timeout)
         with open(os.path.join(work, n + ".log"), "w") as f:
@@ -433,7 +444,7 @@ def triage_target(args, target, log):
         if sig in known:
             g["regression"] = rel(os.path.join(os.path.abspath(reg_dir), known[sig]), args.root)
             continue
-        g["new"] = a["kind"] != UNREPRODUCED
+        g["new"] = a["kind"] not in (UNREPRODUCED, OVER_CAP)
         keep = rep
         if g["new"]:
             m = minimize(binary, rep, os.path.join(work, "min-" + sig), args.minimize_runs,
@@ -446,7 +457,7 @@ def triage_target(args, target, log):
                     log("triage: %s: the minimized input of %s dies differently; keeping the "
                         "original" % (target, sig))
         if not g["new"]:
-            dest = os.path.join(work, "unreproduced")
+            dest = os.path.join(work, slug(a["kind"]))
             os.makedirs(dest, exist_ok=True)
             for n in g["inputs"]:
                 shutil.copyfile(os.path.join(crash_dir, n), os.path.join(dest, n))
@@ -480,6 +491,7 @@ def main(argv=None):
     p.add_argument("--minimize-runs", type=int, default=20000)
     p.add_argument("--minimize-seconds", type=int, default=60)
     p.add_argument("--replay-timeout", type=int, default=60)
+    p.add_argument("--max-replays", type=int, default=300, help="per target")
     p.add_argument("--keep-raw", action="store_true", help="leave the raw artifacts in place")
     args = p.parse_args(argv)
     args.root = os.path.abspath(args.root)
@@ -512,7 +524,7 @@ def main(argv=None):
              "what": describe(g["analysis"], args.root), "inputs": g["inputs"], "new": g["new"],
              "reproducer": g["regression"] or g["kept"]} for g in groups]}, f, indent=1)
     for g in groups:
-        state = "NEW" if g["new"] else "known" if g["regression"] else "unreproduced"
+        state = "NEW" if g["new"] else "known" if g["regression"] else g["analysis"]["kind"]
         print("  %s %s %s, %d input(s): %s -> %s" % (g["target"], g["analysis"]["signature"],
                                                    state, len(g["inputs"]),
                                         describe(g["analysis"], args.root),
