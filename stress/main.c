@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "shim.h"
 #include "stress.h"
+#include "timeline.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 struct options {
     const char *library;
     const char *json;
+    const char *report_dir; /* --report: time series and latencies for plots */
     char name[128];
     long children, parallel, writers, ops, size;
     double duration_s, kill_rate, wedge_s;
@@ -117,6 +119,8 @@ static void usage(FILE *f)
         "                     merge the shards' JSON with dllmem-check --merge\n"
         "  --name NAME        segment name (default dllmem-stress-PID)\n"
         "  --json FILE        also write the report as JSON\n"
+        "  --report DIR       also write DIR/stress.json, DIR/timeline.tsv (counts and rates\n"
+        "                     over time) and DIR/attach_us.tsv, for tools/report/stress.gp\n"
         "  --overlong         one Set in ten stores a string of twice the capacity\n"
         "  --kill-in-set [F]  kill a fraction F (default 1) of writers inside their own\n"
         "                     write window, so the next writer must repair\n"
@@ -155,14 +159,17 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {
-        {"library", 1, 0, 'l'},     {"children", 1, 0, 'n'},     {"parallel", 1, 0, 'p'},
-        {"writers", 1, 0, 'w'},     {"ops", 1, 0, 'k'},          {"duration", 1, 0, 'd'},
-        {"size", 1, 0, 's'},        {"kill-rate", 1, 0, 'r'},    {"wedge-timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},        {"name", 1, 0, 'N'},         {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},         {"overlong", 0, 0, 'o'},
-        {"kill-in-set", 2, 0, 'K'}, {"min-verified", 1, 0, 'V'}, {"min-overlap", 1, 0, 'O'},
-        {"min-repairs", 1, 0, 'R'}, {"shard", 1, 0, 'X'},        {0, 0, 0, 0}};
+    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
+                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
+                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
+                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
+                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
+                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
+                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
+                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
+                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
+                                          {"min-repairs", 1, 0, 'R'},   {"shard", 1, 0, 'X'},
+                                          {"report", 1, 0, 1000},       {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -236,6 +243,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                 snprintf(o->name, sizeof o->name, "%s", optarg);
             break;
         case 'j': o->json = optarg; break;
+        case 1000: o->report_dir = optarg; break;
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
         case 'K': {
@@ -429,6 +437,37 @@ static void progress(const struct options *o, const struct totals *t, long alive
             secs > 0 ? (double)t->finished / secs : 0.0, tty && !final ? "  " : "\n");
 }
 
+/* --report: the parent's counters over time (NULL without --report), and the
+ * holder's view of the sequence word, to tell which windows are repaired. */
+static struct stress_timeline *g_timeline;
+static const shim_peer *g_peer;
+
+/* Kill-in-Set windows repaired by now: a sequence left odd by a dead writer
+ * moves on only by a repair. */
+static long repaired(const struct totals *t, uint32_t now)
+{
+    long n = 0;
+    for (long i = 0; i < t->n_windows; i++) {
+        uint32_t ahead = now - t->windows[i];
+        if (ahead != 0 && ahead < 0x80000000u)
+            n++;
+    }
+    return n;
+}
+
+/* One sample when due (always when final); reads are the readers' operations. */
+static void timeline_sample(const struct totals *t, long alive, uint64_t t0, bool final)
+{
+    uint64_t now = stress_now_ns();
+    if (g_timeline == NULL || (!final && !stress_timeline_due(g_timeline, now)))
+        return;
+    long repairs = g_peer != NULL && g_peer->seq != NULL ? repaired(t, shim_peer_seq(g_peer)) : 0;
+    struct stress_sample s = {
+        (double)(now - t0) / 1e9,  alive,      t->finished, t->killed, t->n_windows, repairs,
+        t->ops - t->sets_reported, t->verified};
+    stress_timeline_add(g_timeline, now, &s);
+}
+
 /* Spawns `children` children `parallel` at a time and runs them to the end.
  * role "child" is a worker, "trivial" the baseline. Returns false on a runner
  * error. */
@@ -559,13 +598,17 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 shim_child_kill(&w->c, SIGKILL);
             }
         }
-        if (workers)
+        if (workers) {
             progress(o, t, alive, t0, false);
+            timeline_sample(t, alive, t0, false);
+        }
     }
     t->wall_s = (double)(stress_now_ns() - t0) / 1e9;
     t->children_per_s = t->wall_s > 0 ? (double)t->finished / t->wall_s : 0;
-    if (workers)
+    if (workers) {
         progress(o, t, alive, t0, true);
+        timeline_sample(t, alive, t0, true);
+    }
     free(ws);
     free(live);
     if (!ok)
@@ -653,14 +696,9 @@ static void holder_start(const struct options *o, struct holder *h, struct total
  * a sequence left odd by a dead writer moves on only by a repair. */
 static void holder_stop(struct holder *h, struct totals *t)
 {
-    if (h->peer.seq != NULL) {
-        uint32_t now = shim_peer_seq(&h->peer);
-        for (long i = 0; i < t->n_windows; i++) {
-            uint32_t ahead = now - t->windows[i];
-            if (ahead != 0 && ahead < 0x80000000u)
-                t->repairs++;
-        }
-    }
+    if (h->peer.seq != NULL)
+        t->repairs = repaired(t, shim_peer_seq(&h->peer));
+    g_peer = NULL;
     shim_peer_close(&h->peer);
 #if defined(_WIN32)
     if (h->stop != NULL) {
@@ -975,6 +1013,12 @@ int main(int argc, char **argv)
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
     struct holder h;
     holder_start(&o, &h, &t);
+    static struct stress_timeline timeline; /* large: not on the stack */
+    if (o.report_dir != NULL) {
+        stress_timeline_init(&timeline, 100000000u); /* 0.1 s */
+        g_timeline = &timeline;
+        g_peer = &h.peer;
+    }
     if (!run_fleet(&o, "child", &t)) {
         holder_stop(&h, &t);
         free(t.attach_ns);
@@ -997,6 +1041,24 @@ int main(int argc, char **argv)
         }
         report(&o, &t, f, true);
         fclose(f);
+    }
+    if (o.report_dir != NULL) {
+        char path[4096];
+        FILE *f = NULL;
+        bool ok = stress_report_write(o.report_dir, &timeline, t.attach_ns, t.n_attach) &&
+                  snprintf(path, sizeof path, "%s/stress.json", o.report_dir) < (int)sizeof path &&
+                  (f = fopen(path, "w")) != NULL;
+        if (f != NULL) {
+            report(&o, &t, f, true);
+            ok = fclose(f) == 0 && ok;
+        }
+        if (!ok) {
+            fprintf(stderr, "dllmem-stress: cannot write the report in %s: %s\n", o.report_dir,
+                    strerror(errno));
+            free(t.attach_ns);
+            free(t.windows);
+            return STRESS_RUNNER_ERROR;
+        }
     }
     free(t.attach_ns);
     free(t.windows);
