@@ -63,7 +63,8 @@ run_suite() {
   local before
   before=$(ls /dev/shm | grep '^dllmem-' | sort)
   export SHIM_NAME_RUN="r$$"  # the harness's and the example's names carry it
-  ctest --preset "$preset" "$@" 2>&1 | tee "$log" | tail -n 12
+  # JUnit for ci/report (build/*/junit*.xml)
+  ctest --preset "$preset" --output-junit "$ROOT/build/$preset/junit-ctest.xml" "$@" 2>&1 | tee "$log" | tail -n 12
   local rc=${PIPESTATUS[0]}
   local left
   left=$(run_leftovers "$before")
