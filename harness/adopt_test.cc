@@ -218,6 +218,29 @@ TEST(Adopt, ARecordThatDoesNotHoldTogetherIsNoRecord) {
   }
 }
 
+// On a one-page view (DLLMEM_SIZE=64: the example's mapping is one page too)
+// a record that does not hold together is no record, so the view is the
+// example's mapping: legacy, not refused for the size the record claims.
+TEST(Adopt, OnAOnePageViewARecordThatDoesNotHoldTogetherMeansTheExamplesMapping) {
+  struct Case {
+    const char *what;
+    uint32_t data_bytes, magic, reserved;
+  } cases[] = {
+      {"wrong magic", 64, 0x534d4c45u, 0},      {"reserved set", 64, 0x534d4c44u, 1},
+      {"odd size", 63, 0x534d4c44u, 0},         {"too small", 62, 0x534d4c44u, 0},
+      {"too big", 0x40000002u, 0x534d4c44u, 0},
+  };
+  for (const Case &c : cases) {
+    SCOPED_TRACE(c.what);
+    Object o(kPage);
+    ASSERT_EQ(adopt_probe_object_bytes(64, kPage), kPage);
+    o.PutRecord(c.data_bytes, c.magic, c.reserved);
+    adopt_probe r = Adopt(o, "joining", kPage, 64);
+    EXPECT_STREQ(r.verdict, "use") << r.reason;
+    EXPECT_TRUE(r.legacy) << r.reason;
+  }
+}
+
 // ---- joining, exact (POSIX) ----------------------------------------------------------
 
 TEST(Adopt, JoiningExactWithTheCreatorsSizeUsesIt) {

@@ -4,13 +4,20 @@
 // hands the core such a mapping directly.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "dllmem.h"
 #include "entry.h"
 
 extern "C" {
+// seqlock.c's copies of a shared area (seqlock.h: its atomics are C only).
+void dllmem_shared_put(dllmem_unit *area, uint32_t capacity, const dllmem_unit *src, size_t n);
+void dllmem_shared_get(dllmem_unit *dst, const dllmem_unit *area, uint32_t capacity, size_t n);
+dllmem_unit dllmem_shared_unit(const dllmem_unit *area, uint32_t capacity, size_t i);
 // fake_backend.c: the legacy mapping the next attach gets (units, capacity).
 dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);
@@ -74,6 +81,28 @@ TEST_F(LegacyCore, GetTruncatesWithoutSplittingAPair) {
   dllmem_unit whole[5];
   EXPECT_EQ(dllmem_get(whole, 5, &full), DLLMEM_OK);
   EXPECT_EQ(0, memcmp(whole, s, sizeof s));
+}
+
+// The copies keep to the area's access rule (seqlock.h): whole 64-bit words
+// only before 4 * (capacity / 4), single units after, so none reads or writes
+// past the area. Each area here is exactly capacity units on the heap, where
+// AddressSanitizer sees any byte past it.
+TEST(SharedArea, CopiesStayInsideAnAreaOfAnyCapacity) {
+  for (uint32_t cap = 1; cap <= 9; cap++) {
+    SCOPED_TRACE("capacity " + std::to_string(cap));
+    auto *area = static_cast<dllmem_unit *>(malloc(cap * sizeof(dllmem_unit)));
+    ASSERT_NE(area, nullptr);
+    std::vector<dllmem_unit> src(cap), back(cap);
+    for (uint32_t i = 0; i < cap; i++) src[i] = static_cast<dllmem_unit>(0x41 + i);
+    const size_t n = cap - 1;  // a string and its terminator fill the area
+    dllmem_shared_put(area, cap, src.data(), n);
+    for (size_t i = 0; i < n; i++) EXPECT_EQ(dllmem_shared_unit(area, cap, i), src[i]) << i;
+    EXPECT_EQ(dllmem_shared_unit(area, cap, n), 0) << "terminator";
+    dllmem_shared_get(back.data(), area, cap, n);
+    EXPECT_TRUE(
+        std::equal(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(n), back.begin()));
+    free(area);
+  }
 }
 
 }  // namespace

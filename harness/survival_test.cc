@@ -158,6 +158,19 @@ TEST_F(BusyExit, ExitWhileAThreadSleepsInsideSetIsClean) {
   expect_no_segment_ = false;  // left to the next attacher, as after a crash
 }
 
+// The thread is inside Set for 10 ms at a time when exit() runs the
+// destructor: detach waits for it (up to 50 ms), so the last process out
+// still removes the segment instead of leaving it to the kernel.
+TEST_F(BusyExit, ExitWhileAThreadIsBrieflyInsideSetStillRemovesTheSegment) {
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+  std::string out;
+  int rc = RunRole(name_, "exit-busy", {g_hooks_library, "7"}, 20000, &out,
+                   {"DLLMEM_TEST_PAUSE_MIDWRITE_MS=10", AsanOptions("detect_leaks=0")});
+  EXPECT_EQ(rc, 0) << "the process died at exit";
+  EXPECT_FALSE(shim_segment_exists(name_.c_str()))
+      << "detach gave up on a thread inside Set for 10 ms and left the segment";
+}
+
 // ---- a newcomer reusing a dead writer's slot ---------------------------------------
 
 using SlotReuse = HookedTest;
@@ -192,6 +205,31 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
   EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
       << "a Set waited " << MsSince(t0) << " ms for the newcomer on the dead writer's slot";
   EXPECT_EQ(GetAll(), text("after"));
+  shim_child_kill(&holder, SIGTERM);
+  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+}
+
+// After a Set the lock word is free, whoever holds the other slots: a Set
+// must not find it naming a live process (here one on slot 1) and wait.
+TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
+  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);
+  setenv("DLLMEM_TEST_SLOT", "2", 1);
+  Load("", g_hooks_library);
+  unsetenv("DLLMEM_TEST_SLOT");
+  std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=1";
+  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
+  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
+  shim_child holder;
+  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
+  char line[32];
+  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  ASSERT_TRUE(LockByteHeld(name_, 1 + 1)) << "inconclusive: the holder is not on slot 1";
+  for (const char *t : {"first", "second", "third"}) {
+    units s = widen(t);
+    size_t stored = 0;
+    EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK) << t;
+    EXPECT_EQ(GetAll(), text(t));
+  }
   shim_child_kill(&holder, SIGTERM);
   EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
 }
