@@ -14,6 +14,7 @@ extern "C" {
 // fake_backend.c: the legacy mapping the next attach gets (units, capacity).
 dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);
+dllmem_status fake_store(const dllmem_unit *src, uint32_t n);
 }
 
 namespace {
@@ -74,6 +75,19 @@ TEST_F(LegacyCore, GetTruncatesWithoutSplittingAPair) {
   dllmem_unit whole[5];
   EXPECT_EQ(dllmem_get(whole, 5, &full), DLLMEM_OK);
   EXPECT_EQ(0, memcmp(whole, s, sizeof s));
+}
+
+// The core asserts what it owns (debug builds): a store leaves room for the
+// terminator. Release builds compile the assert out.
+TEST_F(LegacyCore, StoreOfAWholeCapacityIsCaughtByTheCoresAssert) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "asserts are compiled out (NDEBUG)";
+#else
+  std::vector<dllmem_unit> s(fake_legacy_capacity() + 1, 'x');
+  const uint32_t cap = static_cast<uint32_t>(fake_legacy_capacity());
+  EXPECT_DEATH(fake_store(s.data(), cap), "n < seg->capacity");
+  EXPECT_EQ(fake_store(s.data(), cap - 1), DLLMEM_OK);  // the largest legal store
+#endif
 }
 
 }  // namespace
