@@ -41,7 +41,7 @@ done
 for t in $targets; do
   # shellcheck disable=SC2086
   $CC $CFLAGS -std=c11 -DDLLMEM_EMBEDDED -I"$ROOT/dll/include" -I"$ROOT/dll/src" \
-      -c "$ROOT/fuzz/$t.c" -o "$work/$t.o"
+      -I"$ROOT/harness/shim" -c "$ROOT/fuzz/$t.c" -o "$work/$t.o"
   # shellcheck disable=SC2086
   $CXX $CXXFLAGS "$work/$t.o" "${objs[@]}" $LIB_FUZZING_ENGINE -lpthread -lrt -o "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz_api.h"
+#include "shim_rand.h"
 
 #include <string.h>
 
@@ -52,7 +53,7 @@ static void generate(dllmem_unit *s, size_t len, uint8_t seed)
 {
     uint32_t x = seed * 2654435761u + 1u;
     for (size_t i = 0; i < len; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        shim_rand(&x);
         switch (x % 8u) {
         case 0: s[i] = 0xD83D; break; /* high surrogate (maybe paired next) */
         case 1: s[i] = 0xDE00; break; /* low surrogate */

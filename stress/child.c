@@ -25,14 +25,6 @@ uint64_t stress_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint32_t xorshift(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
 /* This worker's view of the segment's control words (docs/layout.md), when
  * the library under test has that layout: to count reads that overlapped a
  * write, and to aim a kill at this writer's own write window. */
@@ -202,7 +194,7 @@ int stress_child_main(int argc, char **argv)
         return STRESS_RUNNER_ERROR;
     }
 
-    size_t cap = shim_lib_is_extended(&lib) ? lib.x_capacity() : 2048;
+    size_t cap = shim_lib_capacity(&lib);
     const char *name = getenv("DLLMEM_NAME");
     if (name != NULL)
         shim_peer_open(&g_peer, name, cap);           /* seq stays NULL without the layout */
@@ -220,7 +212,7 @@ int stress_child_main(int argc, char **argv)
         if (a.ops > 0 ? t.ops >= a.ops : stress_now_ns() >= deadline)
             break;
         if (a.writer) {
-            uint32_t r = xorshift(&rng);
+            uint32_t r = shim_rand(&rng);
             if (overlong && r % 10u == 0) {
                 make_overlong(buf, cap, a.id, (uint32_t)t.ops);
             } else {
@@ -327,7 +319,7 @@ int stress_holder_main(int argc, char **argv)
         return STRESS_RUNNER_ERROR;
     }
     bool ext = shim_lib_is_extended(&lib);
-    size_t cap = ext ? lib.x_capacity() : 2048;
+    size_t cap = shim_lib_capacity(&lib);
     dllmem_info info;
     if (ext && lib.x_get_info(&info) == DLLMEM_OK)
         printf("H %llu %zu\n", (unsigned long long)info.sequence, cap);

@@ -72,13 +72,7 @@ struct totals {
 };
 
 static uint32_t g_rng;
-static uint32_t rnd(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 17;
-    g_rng ^= g_rng << 5;
-    return g_rng;
-}
+static uint32_t rnd(void) { return shim_rand(&g_rng); }
 
 static void usage(FILE *f)
 {

@@ -7,6 +7,7 @@
 #define DLLMEM_SHIM_H
 
 #include "dllmem.h"
+#include "shim_rand.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +42,9 @@ typedef struct shim_lib {
 bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len);
 void shim_lib_unload(shim_lib *lib);
 bool shim_lib_is_extended(const shim_lib *lib);
+/* Its capacity in units; for a library that cannot say (the canary, or one
+ * not attached), the default DLLMEM_SIZE's, which is the original's. */
+size_t shim_lib_capacity(const shim_lib *lib);
 
 /* ---- child processes ------------------------------------------------------- */
 
@@ -122,6 +126,26 @@ void *shim_segment_map(const char *name, uint64_t *size);
 void shim_segment_unmap(void *p, uint64_t size);
 /* Creates an object with exactly these bytes (size bytes of fill) and mode. */
 bool shim_segment_create(const char *name, uint64_t size, unsigned char fill, unsigned mode);
+
+/* Where a dllmem segment of data_bytes keeps its parts, as a peer process
+ * sees them: taken from dll/src/layout.h, the one source, so no test derives
+ * an offset by hand. For instruments that inspect or forge a segment. */
+typedef struct shim_layout {
+    uint64_t ctl;       /* control block, from the start of the mapping */
+    uint64_t shadow;    /* S */
+    uint64_t mapping;   /* the whole layout: a POSIX object's exact size */
+    uint32_t ctl_bytes; /* of the control block */
+    /* Control-block fields, from its start. */
+    uint32_t magic_at, version_at, ctl_bytes_at, data_bytes_at, seq_at;
+    uint32_t magic;   /* what magic_at holds in a whole block */
+    uint16_t version; /* this build's layout version */
+} shim_layout;
+shim_layout shim_layout_of(uint32_t data_bytes);
+/* Writes a control block's header into a mapping as a peer (or a dead
+ * initializer) would: magic (0: left as it is), version, ctl_bytes and the
+ * data-size field; the rest of the block is left alone. */
+void shim_layout_put_header(unsigned char *base, const shim_layout *l, uint32_t magic,
+                            uint16_t version, uint32_t data_bytes_field);
 
 /* A peer's view of a dllmem segment's sequence word and shadow area
  * (docs/layout.md), for instruments that aim at the write window (seq odd) or
