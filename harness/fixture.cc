@@ -58,8 +58,7 @@ void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
   char err[512];
   const std::string &path = lib_path.empty() ? g_library : lib_path;
   ASSERT_TRUE(shim_lib_load(&lib_, path.c_str(), err, sizeof err)) << err;
-  capacity_ = 2048;
-  if (HasExtendedApi() && lib_.x_capacity() != 0) capacity_ = lib_.x_capacity();
+  capacity_ = shim_lib_capacity(&lib_);
 }
 
 void LibraryTest::Unload() { shim_lib_unload(&lib_); }

@@ -51,7 +51,7 @@ class LibraryTest : public ::testing::Test {
 
   std::string name_;
   shim_lib lib_{};
-  size_t capacity_ = 2048;
+  size_t capacity_ = DLLMEM_DEFAULT_SIZE / 2;
   bool expect_no_segment_ = true;  // TearDown's leak check
 };
 

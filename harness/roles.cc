@@ -29,9 +29,7 @@ bool load(shim_lib *lib, const char *path) {
   return true;
 }
 
-size_t capacity_of(const shim_lib &lib) {
-  return shim_lib_is_extended(&lib) && lib.x_capacity() ? lib.x_capacity() : 2048;
-}
+size_t capacity_of(const shim_lib &lib) { return shim_lib_capacity(&lib); }
 
 // get LIB: prints the stored string (ASCII-narrowed) and whether it is a valid message.
 int role_get(int argc, char **argv) {
@@ -209,8 +207,8 @@ int role_scribble(int argc, char **argv) {
     std::mt19937 rng(12345);
     for (uint64_t i = 0; i < size; i++) p[i] = static_cast<unsigned char>(rng() | 1u);
   } else if (mode == "hugelen") {
-    for (uint64_t i = (data + 63) / 64 * 64 + 16; i + 4 <= size && i < (data + 63) / 64 * 64 + 128;
-         i += 4)
+    const shim_layout l = shim_layout_of(static_cast<uint32_t>(data));
+    for (uint64_t i = l.ctl + l.seq_at; i + 4 <= size && i < l.ctl + l.ctl_bytes; i += 4)
       memset(p + i, 0xFF, 4);
     for (uint64_t i = 0; i + 1 < data; i += 2) {
       p[i] = 'B';

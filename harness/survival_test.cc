@@ -272,7 +272,7 @@ int RoleForkedWriter(int argc, char **argv) {
 
 void *SetGetForever(void *arg) {
   shim_lib *lib = static_cast<shim_lib *>(arg);
-  size_t cap = shim_lib_is_extended(lib) && lib->x_capacity() ? lib->x_capacity() : 2048;
+  size_t cap = shim_lib_capacity(lib);
   units msg(cap, 0), buf(cap, 0);
   shim_msg_make(msg.data(), cap - 1, 7, 1);  // long copies: the thread is nearly always inside
   for (;;) {
