@@ -41,6 +41,9 @@ void LibraryTest::SetUp() {
 
 void LibraryTest::TearDown() {
   Unload();
+  ClearFaults();
+  for (const std::string &v : hooks_) shim_unsetenv(v.c_str());
+  hooks_.clear();
   int leftover_children = shim_reap_all();
   EXPECT_EQ(leftover_children, 0) << "a test left child processes running";
   bool leaked = shim_segment_remove(name_.c_str());
@@ -62,6 +65,30 @@ void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
 }
 
 void LibraryTest::Unload() { shim_lib_unload(&lib_); }
+
+// The backend reads DLLMEM_TEST_FAIL=call[@N][,call[@N]...] at attach.
+void LibraryTest::InjectFault(const std::string &call, int nth) {
+  if (!faults_.empty()) faults_ += ",";
+  faults_ += call;
+  if (nth > 0) faults_ += "@" + std::to_string(nth);
+  shim_setenv("DLLMEM_TEST_FAIL", faults_.c_str());
+}
+
+void LibraryTest::ClearFaults() {
+  faults_.clear();
+  shim_unsetenv("DLLMEM_TEST_FAIL");
+}
+
+void LibraryTest::SetHook(const std::string &name, const std::string &value) {
+  std::string var = "DLLMEM_TEST_" + name;
+  shim_setenv(var.c_str(), value.c_str());
+  hooks_.push_back(var);
+}
+
+void HookTest::SetUp() {
+  LibraryTest::SetUp();
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+}
 
 void ReadTally::Add(const dllmem_unit *buf, size_t cap) {
   reads++;

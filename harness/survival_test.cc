@@ -62,28 +62,15 @@ bool LockByteHeld(const std::string &name, off_t at) {
   return held;
 }
 
-class HookedTest : public LibraryTest {
- protected:
-  void SetUp() override {
-    LibraryTest::SetUp();
-    if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  }
-  void TearDown() override {
-    for (const char *v : {"DLLMEM_TEST_WAIT_MS", "DLLMEM_TEST_NO_OFD", "DLLMEM_TEST_SLOT"})
-      unsetenv(v);
-    LibraryTest::TearDown();
-  }
-};
-
 // ---- a writer that forked, then died inside Set -----------------------------------
 
-using ForkedWriter = HookedTest;
+using ForkedWriter = HookTest;
 
 // The pre-fork server pattern: a process attaches, forks a worker that lives
 // on without exec, and is killed inside a Set. The worker keeps its parent's
 // mapping; the dead writer's locks must not live on in it.
 TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
-  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);  // a wedge shows as TIMEOUT, not a hang
+  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
   Load("", g_hooks_library);
   SetUnits(widen("before"));
   std::string env1 = EnvName();
@@ -160,13 +147,13 @@ TEST_F(BusyExit, ExitWhileAThreadSleepsInsideSetIsClean) {
 
 // ---- a newcomer reusing a dead writer's slot ---------------------------------------
 
-using SlotReuse = HookedTest;
+using SlotReuse = HookTest;
 
 // A writer dies inside Set; a new process takes its slot (by chance, or here
 // by DLLMEM_TEST_SLOT) and idles. The slot is held again, but not by the
 // writer: later Sets must not wait for it.
 TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
-  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);
+  SetHook("WAIT_MS", "3000");
   Load("", g_hooks_library);
   SetUnits(widen("before"));
   std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=4242",
@@ -198,7 +185,7 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
 
 // ---- cancellation ---------------------------------------------------------------------
 
-using Cancellation = HookedTest;
+using Cancellation = HookTest;
 
 // A thread waiting for the writer lock (held by a stopped writer) is
 // cancelled. Afterwards Sets, fallback reads and fork() must still work in
@@ -222,13 +209,13 @@ TEST_F(Cancellation, AThreadCancelledWhileWaitingForTheWriterLockLeavesNothingLo
 
 // ---- no OFD locks ---------------------------------------------------------------------
 
-using OfdLocks = HookedTest;
+using OfdLocks = HookTest;
 
 // Classic fcntl locks belong to the process: any close() or dup2() of the
 // object in it (a forked child's included) drops them all. Without OFD locks
 // the library refuses to attach and says why.
 TEST_F(OfdLocks, WithoutThemAttachIsRefusedWithAReason) {
-  setenv("DLLMEM_TEST_NO_OFD", "1", 1);
+  SetHook("NO_OFD", "1");
   Load("", g_hooks_library);
   EXPECT_EQ(lib_.x_attach_status(), DLLMEM_OS_ERROR);
   EXPECT_NE(std::string(lib_.x_attach_reason()).find("open-file-description locks"),
