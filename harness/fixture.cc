@@ -155,8 +155,8 @@ void LibraryTest::SetUnits(const units &u) {
 void LibraryTest::StartWriterStoppedMidWrite(shim_child *writer) {
   std::string env1 = EnvName(), env2 = "DLLMEM_TEST_STOP_MIDWRITE=1";
   const char *envp[] = {env1.c_str(), env2.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), "2", "1", nullptr};
-  ASSERT_TRUE(shim_spawn_role(writer, "writer", args, envp));
+  const char *args[] = {g_hooks_library.c_str(), "w", "2", "1", "0", "0", "quiet", nullptr};
+  ASSERT_TRUE(shim_spawn_role(writer, "worker", args, envp));
   ASSERT_TRUE(shim_child_wait_stopped(writer, 20000)) << "writer never reached the window";
 }
 

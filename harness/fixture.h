@@ -118,5 +118,6 @@ class SeqPeek {
 int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
             int timeout_ms = 30000, std::string *out = nullptr, std::vector<std::string> env = {});
 
-// Child-process roles, dispatched by main() for `--role NAME`.
-int run_role(const std::string &role, int argc, char **argv);
+// Child-process roles: the harness's own (roles.cc), dispatched by main()
+// for `--role NAME` after the shim's common ones. {nullptr, nullptr} ends it.
+extern const shim_role harness_roles[];

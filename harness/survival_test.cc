@@ -159,9 +159,9 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
   std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=4242",
               stop = "DLLMEM_TEST_STOP_MIDWRITE=1";
   const char *wenv[] = {env1.c_str(), slot.c_str(), stop.c_str(), nullptr};
-  const char *wargs[] = {g_hooks_library.c_str(), "2", "1", nullptr};
+  const char *wargs[] = {g_hooks_library.c_str(), "w", "2", "1", "0", "0", "quiet", nullptr};
   shim_child writer, holder;
-  ASSERT_TRUE(shim_spawn_role(&writer, "writer", wargs, wenv));
+  ASSERT_TRUE(shim_spawn_role(&writer, "worker", wargs, wenv));
   ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
   shim_child_kill(&writer, SIGKILL);
   shim_child_wait(&writer, 10000, nullptr, 0);
@@ -335,10 +335,7 @@ int RoleCancelWaiter(int argc, char **argv) {
 
 }  // namespace
 
-// Dispatched by run_role (roles.cc); -1: not one of these roles.
-int survival_role(const std::string &role, int argc, char **argv) {
-  if (role == "forked-writer") return RoleForkedWriter(argc, argv);
-  if (role == "exit-busy") return RoleExitBusy(argc, argv);
-  if (role == "cancel-waiter") return RoleCancelWaiter(argc, argv);
-  return -1;
-}
+// This file's child roles, for the harness's table (roles.cc).
+int role_forked_writer(int argc, char **argv) { return RoleForkedWriter(argc, argv); }
+int role_exit_busy(int argc, char **argv) { return RoleExitBusy(argc, argv); }
+int role_cancel_waiter(int argc, char **argv) { return RoleCancelWaiter(argc, argv); }

@@ -102,6 +102,55 @@ int shim_child_reap(shim_child *c);
 int shim_reap_all(void);
 /* Sets the path of this executable (argv[0] resolved) for re-execution. */
 void shim_set_self(const char *exe);
+/* A monotonic clock, in ns. */
+uint64_t shim_now_ns(void);
+
+/* ---- child roles ------------------------------------------------------------- */
+
+/*
+ * What a child started by shim_spawn_role runs (libuv's TASKS[]): main gets
+ * the arguments after the role's name (argv[0] is usually the library's path)
+ * and returns the child's exit code: SHIM_ROLE_OK, SHIM_ROLE_USAGE,
+ * SHIM_ROLE_ERROR (could not load, attach or allocate), or its own.
+ *
+ * The line protocol, one line each on the child's stdout (a pipe to the
+ * parent, never the segment under test), "\n"-terminated on every platform
+ * and flushed as written. T is a worker's tally
+ *   <ops> <verified> <torn> <lost> <untouched> <overlapped> <changed> <initial_empty>
+ * verified: whole messages read; torn: neither a message nor empty; lost: an
+ * empty read after a Set had completed; untouched: the Get left the poisoned
+ * buffer as it was; overlapped: reads during which the segment's sequence
+ * moved or was odd; changed: reads that saw a new message.
+ *   A <attach_ns>     after the library loaded and attached: the child is ready
+ *   P T               progress: a writer after every Set (ops = Sets that
+ *                     returned), a reader every SHIM_PROGRESS_OPS reads and at
+ *                     once after a bad one (a quiet worker sends none)
+ *   D T <ns>          done (after detaching), with its life in ns
+ *   K <seq>           a writer about to die inside its own write window
+ *                     (killinset): seq is the odd sequence it leaves
+ *   E <kind> <detail> an error the child could see (load, attach, ...)
+ *   H <seq> <cap>     the holder, once attached: completed Sets so far
+ *   F <seq> <kind> <len>  the holder, when stopped: completed Sets, and what
+ *                     a final read found
+ * A role with one answer to give (get, the harness's own) prints just that.
+ */
+enum { SHIM_ROLE_OK = 0, SHIM_ROLE_USAGE = 2, SHIM_ROLE_ERROR = 3 };
+#define SHIM_PROGRESS_OPS 32
+
+typedef struct shim_role {
+    const char *name;
+    int (*main)(int argc, char **argv);
+} shim_role;
+
+/* The roles the harness and the stress runner share: worker, holder, get,
+ * trivial (shim_roles.c says what each does). Ends with {NULL, NULL}. */
+extern const shim_role shim_common_roles[];
+
+/* The one dispatcher. For `exe --role NAME ARGS...` it runs the first role
+ * named NAME in tables (a NULL-terminated list of {NULL, NULL}-terminated
+ * tables), puts its exit code in *rc and returns true; an unknown NAME says
+ * so on stderr and gives SHIM_ROLE_USAGE. Any other command line: false. */
+bool shim_role_dispatch(int argc, char **argv, const shim_role *const *tables, int *rc);
 
 /* ---- guard-page buffers ------------------------------------------------------ */
 
