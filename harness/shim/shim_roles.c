@@ -395,7 +395,7 @@ static int role_get(int argc, char **argv)
     lib.get(buf, (uint32_t)cap);
     size_t n = 0;
     for (; n < cap && buf[n] != 0; n++)
-        text[n] = buf[n] < 128 ? (char)buf[n] : '?';
+        text[n] = (char)(buf[n] < 128 ? buf[n] : '?');
     text[n] = 0;
     printf("%s\n", text);
     fflush(stdout);
