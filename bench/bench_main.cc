@@ -103,7 +103,7 @@ BENCHMARK(AttachDetach)->ArgName("joined")->Arg(0)->Arg(1);
 void RawCycle(benchmark::State &state) {
   bool joined = state.range(0) == 1;
   std::string name = "/" + g_name + "-raw";
-  const off_t size = 4096 + 128 + 4096;
+  const off_t size = static_cast<off_t>(shim_layout_of(DLLMEM_DEFAULT_SIZE).mapping);  // as dllmem
   int keep = joined ? shm_open(name.c_str(), O_RDWR | O_CREAT, 0600) : -1;
   if (joined && ftruncate(keep, size) != 0) abort();
   for (auto _ : state) {

@@ -17,8 +17,17 @@ OUT=$(cd "$OUT" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The library's sources are compiled in: the targets attach it themselves.
-common=(dll/src/core.c dll/src/adopt.c dll/src/seqlock.c dll/src/config.c dll/src/status.c dll/src/scan.c
-        dll/src/posix/shm_posix.c fuzz/fuzz_api_common.c fuzz/fuzz_api_dllmem.c)
+# dll/sources.txt lists them: the core, and the POSIX backend here.
+common=()
+while read -r line; do
+  case $line in
+    '#'* | '') ;;
+    posix:*) common+=("dll/${line#posix: }") ;;
+    *:*) ;;  # another platform's backend
+    *) common+=("dll/$line") ;;
+  esac
+done < "$ROOT/dll/sources.txt"
+common+=(fuzz/fuzz_api_common.c fuzz/fuzz_api_dllmem.c)
 objs=()
 for src in "${common[@]}"; do
   obj="$work/$(basename "${src%.c}").o"
@@ -32,7 +41,7 @@ done
 for t in $targets; do
   # shellcheck disable=SC2086
   $CC $CFLAGS -std=c11 -DDLLMEM_EMBEDDED -I"$ROOT/dll/include" -I"$ROOT/dll/src" \
-      -c "$ROOT/fuzz/$t.c" -o "$work/$t.o"
+      -I"$ROOT/harness/shim" -c "$ROOT/fuzz/$t.c" -o "$work/$t.o"
   # shellcheck disable=SC2086
   $CXX $CXXFLAGS "$work/$t.o" "${objs[@]}" $LIB_FUZZING_ENGINE -lpthread -lrt -o "$OUT/$t"
   rm -f "$OUT/${t}_seed_corpus.zip"

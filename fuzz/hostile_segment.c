@@ -24,6 +24,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz_api.h"
+#include "layout.h" /* the offsets a peer sees: the library's own, not derived here */
 
 #include <fcntl.h>
 #include <string.h>
@@ -129,10 +130,9 @@ static void scribble_while_attached(const uint8_t *data, size_t size)
     size_t off = (size_t)(data[1] | (data[2] << 8)) % len;
     size_t n = size - 3 < len - off ? size - 3 : len - off;
     memcpy(raw + off, data + 3, n);
-    /* layout.h: the 128-byte control block follows the data area (the default
-     * 4096 bytes are 64-aligned); the shadow area after it is not read by info. */
-    const size_t ctl_at = 2u * fz_contract_capacity();
-    const bool touched_ctl = off < ctl_at + 128u && off + n > ctl_at;
+    /* The control block (the shadow area after it is not read by info). */
+    const size_t ctl_at = (size_t)dllmem_ctl_offset((uint32_t)(2u * fz_contract_capacity()));
+    const bool touched_ctl = off < ctl_at + DLLMEM_CTL_BYTES && off + n > ctl_at;
     const uint32_t cchs[] = {0, 1, 2, 7, 2048, 2049, 5000};
     for (size_t i = 0; i < sizeof cchs / sizeof cchs[0]; i++)
         get_within_bounds(cchs[i]);
@@ -149,11 +149,12 @@ static void attach_to_hostile_object(const uint8_t *data, size_t size)
     if (size < 3)
         return;
     ensure_detached();
-    const size_t right = 4096 + 128 + 4096;
+    const size_t right = (size_t)dllmem_mapping_bytes(DLLMEM_DEFAULT_SIZE);
+    const size_t ctl_at = (size_t)dllmem_ctl_offset(DLLMEM_DEFAULT_SIZE);
     size_t osize = (data[1] & 1u) ? right : (size_t)(data[1] | (data[2] << 8)) * 4u;
     unsigned char *want = g_want;
     memset(want, 0, osize);
-    size_t at = osize > 4096 ? 4096 : 0, n = size - 3;
+    size_t at = osize > ctl_at ? ctl_at : 0, n = size - 3;
     if (n > osize - at)
         n = osize - at;
     memcpy(want + at, data + 3, n);

@@ -13,6 +13,7 @@
  */
 #define _GNU_SOURCE
 #include "fuzz_api.h"
+#include "shim_rand.h"
 
 #include <string.h>
 
@@ -60,7 +61,7 @@ static void make_pattern(void)
 {
     uint32_t x = 2463534242u;
     for (size_t i = 0; i < sizeof g_pattern / sizeof g_pattern[0]; i++) {
-        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        shim_rand(&x);
         switch (x % 8u) {
         case 0: g_pattern[i] = 0xD83D; break; /* high surrogate (maybe paired next) */
         case 1: g_pattern[i] = 0xDE00; break; /* low surrogate */

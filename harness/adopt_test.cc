@@ -168,7 +168,7 @@ TEST(Adopt, TheOriginalExamplesMappingIsLegacy) {
   ExpectRefusedUntouched(o, "joining", kPage, 4098, DLLMEM_SIZE_MISMATCH);  // needs two pages
 }
 
-// Our size in pages, no record, an all-zero block: its initializer died
+// Our size in pages, no record, an unfinished block: its initializer died
 // before writing either (only a process outside dllmem can keep such a
 // mapping alive on Windows).
 TEST(Adopt, JoiningPagedOurSizeWithoutARecordAndAnUnfinishedBlockRetries) {

@@ -21,6 +21,7 @@ dllmem_unit dllmem_shared_unit(const dllmem_unit *area, uint32_t capacity, size_
 // fake_backend.c: the legacy mapping the next attach gets (units, capacity).
 dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);
+dllmem_status fake_store(const dllmem_unit *src, uint32_t n);
 }
 
 namespace {
@@ -103,6 +104,19 @@ TEST(SharedArea, CopiesStayInsideAnAreaOfAnyCapacity) {
         std::equal(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(n), back.begin()));
     free(area);
   }
+}
+
+// The core asserts what it owns (debug builds): a store leaves room for the
+// terminator. Release builds compile the assert out.
+TEST_F(LegacyCore, StoreOfAWholeCapacityIsCaughtByTheCoresAssert) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "asserts are compiled out (NDEBUG)";
+#else
+  std::vector<dllmem_unit> s(fake_legacy_capacity() + 1, 'x');
+  const uint32_t cap = static_cast<uint32_t>(fake_legacy_capacity());
+  EXPECT_DEATH(fake_store(s.data(), cap), "n < seg->capacity");
+  EXPECT_EQ(fake_store(s.data(), cap - 1), DLLMEM_OK);  // the largest legal store
+#endif
 }
 
 }  // namespace

@@ -109,11 +109,17 @@ TEST_F(CrashSafety, WritersKilledAtRandomNeitherWedgeNorTear) {
     // writer frozen at a random moment was never found with seq odd.
     bool aimed = peek.ok() && round % 2 == 1;
     bool paused = aimed && !g_hooks_library.empty();
-    const char *args[] = {paused ? g_hooks_library.c_str() : g_library.c_str(), id.c_str(),
-                          "100000000", nullptr};
+    const char *args[] = {paused ? g_hooks_library.c_str() : g_library.c_str(),
+                          "w",
+                          id.c_str(),
+                          "100000000",
+                          "0",
+                          "0",
+                          "quiet",
+                          nullptr};
     const char *paused_envp[] = {env.c_str(), "DLLMEM_TEST_PAUSE_MIDWRITE_MS=2", nullptr};
     shim_child w;
-    ASSERT_TRUE(shim_spawn_role(&w, "writer", args, paused ? paused_envp : envp));
+    ASSERT_TRUE(shim_spawn_role(&w, "worker", args, paused ? paused_envp : envp));
     char line[32];
     ASSERT_TRUE(shim_child_read_line(&w, 10000, line, sizeof line));
     auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(500 + rng() % 20000);

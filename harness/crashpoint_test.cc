@@ -603,8 +603,7 @@ volatile sig_atomic_t g_term;
 void OnTerm(int) { g_term = 1; }
 }  // namespace
 
-int crashpoint_role(const std::string &role, int argc, char **argv) {
-  if (role != "crashpoint-hold") return -1;
+int role_crashpoint_hold(int argc, char **argv) {
   signal(SIGTERM, OnTerm);
   if (argc < 2) return 10;
   shim_lib lib;

@@ -58,18 +58,16 @@ TEST_F(AttachFailure, AnInvalidNameIsRefused) {
   }
 }
 
-class InjectedFailure : public LibraryTest, public ::testing::WithParamInterface<const char *> {};
+class InjectedFailure : public HookTest, public ::testing::WithParamInterface<const char *> {};
 
 TEST_P(InjectedFailure, LeavesEveryExportSafeAndSaysWhy) {
-  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  setenv("DLLMEM_TEST_FAIL", GetParam(), 1);
+  InjectFault(GetParam());
   Load("", g_hooks_library);
   EXPECT_NE(lib_.x_attach_status(), DLLMEM_OK);
   EXPECT_NE(std::string(lib_.x_attach_reason()).find(GetParam()), std::string::npos)
       << lib_.x_attach_reason();
   ExpectSafeWhileDetached(lib_);
   Unload();
-  unsetenv("DLLMEM_TEST_FAIL");
 }
 
 INSTANTIATE_TEST_SUITE_P(AttachFailure, InjectedFailure,

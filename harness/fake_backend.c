@@ -3,6 +3,8 @@
  * example's 4096-byte data area alone, one page), which only the Windows
  * backend meets for real; dllmem_adopt decides what it is, as it does there. */
 #include "backend.h"
+#include "entry.h"
+#include "seqlock.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -19,6 +21,13 @@ dllmem_unit *fake_legacy_area(void);
 size_t fake_legacy_capacity(void);
 dllmem_unit *fake_legacy_area(void) { return g_area; }
 size_t fake_legacy_capacity(void) { return g_capacity; } /* as the last attach bound it */
+
+/* The core's store, called directly: the exports cut every string to
+ * capacity - 1 first, so only a white-box caller can pass n == capacity. */
+dllmem_status fake_store(const dllmem_unit *src, uint32_t n);
+dllmem_status fake_store(const dllmem_unit *src, uint32_t n) {
+  return dllmem_seq_store(dllmem_core_segment(), src, n);
+}
 
 void dllmem_os_default_name(char *buf, size_t len) { (void)snprintf(buf, len, "fake"); }
 

@@ -85,16 +85,8 @@ bool NothingLeft(const std::string &name) {
 #endif
 }
 
-class FaultSweep : public LibraryTest, public ::testing::WithParamInterface<FaultCase> {
+class FaultSweep : public HookTest, public ::testing::WithParamInterface<FaultCase> {
  protected:
-  void SetUp() override {
-    LibraryTest::SetUp();
-    if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  }
-  void TearDown() override {
-    shim_unsetenv("DLLMEM_TEST_FAIL");
-    LibraryTest::TearDown();
-  }
   // Starts a child holding the segment (and storing text), waits until ready.
   void Hold(shim_child *c, const char *text_to_store) {
     std::string env = EnvName();
@@ -118,9 +110,9 @@ TEST_P(FaultSweep, AttachEitherWorksOrFailsCleanly) {
     shim_child_wait(&holder, 10000, nullptr, 0);
   }
   std::string spec = std::string(f.call) + "@" + std::to_string(f.nth);
-  shim_setenv("DLLMEM_TEST_FAIL", spec.c_str());
+  InjectFault(f.call, f.nth);
   Load("", g_hooks_library);
-  shim_unsetenv("DLLMEM_TEST_FAIL");
+  ClearFaults();
   dllmem_status st = lib_.x_attach_status();
   std::string why = lib_.x_attach_reason();
   RecordProperty("attach", std::string(lib_.x_status_name(st)) + ": " + why);

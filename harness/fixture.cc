@@ -41,6 +41,9 @@ void LibraryTest::SetUp() {
 
 void LibraryTest::TearDown() {
   Unload();
+  ClearFaults();
+  for (const std::string &v : hooks_) shim_unsetenv(v.c_str());
+  hooks_.clear();
   int leftover_children = shim_reap_all();
   EXPECT_EQ(leftover_children, 0) << "a test left child processes running";
   bool leaked = shim_segment_remove(name_.c_str());
@@ -58,11 +61,34 @@ void LibraryTest::Load(const std::string &size, const std::string &lib_path) {
   char err[512];
   const std::string &path = lib_path.empty() ? g_library : lib_path;
   ASSERT_TRUE(shim_lib_load(&lib_, path.c_str(), err, sizeof err)) << err;
-  capacity_ = 2048;
-  if (HasExtendedApi() && lib_.x_capacity() != 0) capacity_ = lib_.x_capacity();
+  capacity_ = shim_lib_capacity(&lib_);
 }
 
 void LibraryTest::Unload() { shim_lib_unload(&lib_); }
+
+// The backend reads DLLMEM_TEST_FAIL=call[@N][,call[@N]...] at attach.
+void LibraryTest::InjectFault(const std::string &call, int nth) {
+  if (!faults_.empty()) faults_ += ",";
+  faults_ += call;
+  if (nth > 0) faults_ += "@" + std::to_string(nth);
+  shim_setenv("DLLMEM_TEST_FAIL", faults_.c_str());
+}
+
+void LibraryTest::ClearFaults() {
+  faults_.clear();
+  shim_unsetenv("DLLMEM_TEST_FAIL");
+}
+
+void LibraryTest::SetHook(const std::string &name, const std::string &value) {
+  std::string var = "DLLMEM_TEST_" + name;
+  shim_setenv(var.c_str(), value.c_str());
+  hooks_.push_back(var);
+}
+
+void HookTest::SetUp() {
+  LibraryTest::SetUp();
+  if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
+}
 
 void ReadTally::Add(const dllmem_unit *buf, size_t cap) {
   reads++;
@@ -129,8 +155,8 @@ void LibraryTest::SetUnits(const units &u) {
 void LibraryTest::StartWriterStoppedMidWrite(shim_child *writer) {
   std::string env1 = EnvName(), env2 = "DLLMEM_TEST_STOP_MIDWRITE=1";
   const char *envp[] = {env1.c_str(), env2.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), "2", "1", nullptr};
-  ASSERT_TRUE(shim_spawn_role(writer, "writer", args, envp));
+  const char *args[] = {g_hooks_library.c_str(), "w", "2", "1", "0", "0", "quiet", nullptr};
+  ASSERT_TRUE(shim_spawn_role(writer, "worker", args, envp));
   ASSERT_TRUE(shim_child_wait_stopped(writer, 20000)) << "writer never reached the window";
 }
 

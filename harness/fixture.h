@@ -49,10 +49,30 @@ class LibraryTest : public ::testing::Test {
   // Windows cannot); Load() first.
   bool CanCountAttached();
 
+  // Fault injection, for the test-hook build (c-ares's SetAllocFail): the
+  // next Load's attach makes `call`, a name in the backend's syscall table
+  // ("mmap", "MapViewOfFile", ...), fail every time (nth 0) or only at its
+  // nth call since attach. Faults add up; all are disarmed after the test.
+  void InjectFault(const std::string &call, int nth = 0);
+  void ClearFaults();
+  // Another hook of the test-hook build, named without its DLLMEM_TEST_
+  // prefix: SetHook("WAIT_MS", "200"). Cleared after the test.
+  void SetHook(const std::string &name, const std::string &value);
+
   std::string name_;
   shim_lib lib_{};
-  size_t capacity_ = 2048;
+  size_t capacity_ = DLLMEM_DEFAULT_SIZE / 2;
   bool expect_no_segment_ = true;  // TearDown's leak check
+
+ private:
+  std::string faults_;              // DLLMEM_TEST_FAIL as armed
+  std::vector<std::string> hooks_;  // DLLMEM_TEST_* variables set by SetHook
+};
+
+// Suites of the test-hook build; they skip when the run has none.
+class HookTest : public LibraryTest {
+ protected:
+  void SetUp() override;
 };
 
 // Tests that need the dllmem_* API skip on libraries without it.
@@ -98,5 +118,6 @@ class SeqPeek {
 int RunRole(const std::string &name, const std::string &role, std::vector<std::string> args,
             int timeout_ms = 30000, std::string *out = nullptr, std::vector<std::string> env = {});
 
-// Child-process roles, dispatched by main() for `--role NAME`.
-int run_role(const std::string &role, int argc, char **argv);
+// Child-process roles: the harness's own (roles.cc), dispatched by main()
+// for `--role NAME` after the shim's common ones. {nullptr, nullptr} ends it.
+extern const shim_role harness_roles[];

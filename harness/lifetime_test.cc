@@ -99,15 +99,12 @@ namespace {
 // Found by the stress runner: an attacher killed inside initialization (fields
 // written, magic not yet) must not poison the name for everyone after it.
 TEST_F(Lifetime, AnInitializerKilledBeforeItsMagicDoesNotPoisonTheName) {
-  const uint32_t data = 4096, ctl = 4096;
-  ASSERT_TRUE(shim_segment_create(name_.c_str(), ctl + 128 + data, 0, 0600));
+  const shim_layout l = shim_layout_of(DLLMEM_DEFAULT_SIZE);
+  ASSERT_TRUE(shim_segment_create(name_.c_str(), l.mapping, 0, 0600));
   uint64_t size = 0;
   unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name_.c_str(), &size));
   ASSERT_NE(p, nullptr);
-  uint16_t version = 1, ctl_bytes = 128;
-  memcpy(p + ctl + 4, &version, 2);
-  memcpy(p + ctl + 6, &ctl_bytes, 2);
-  memcpy(p + ctl + 8, &data, 4);  // everything but the magic
+  shim_layout_put_header(p, &l, 0, l.version, DLLMEM_DEFAULT_SIZE);  // everything but the magic
   shim_segment_unmap(p, size);
   Load();
   if (HasExtendedApi()) {

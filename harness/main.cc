@@ -20,7 +20,8 @@
 
 int main(int argc, char **argv) {
   shim_set_self(argv[0]);
-  if (argc >= 3 && strcmp(argv[1], "--role") == 0) return run_role(argv[2], argc - 3, argv + 3);
+  static const shim_role *const roles[] = {harness_roles, shim_common_roles, nullptr};
+  if (int rc = 0; shim_role_dispatch(argc, argv, roles, &rc)) return rc;
 
   ::testing::InitGoogleTest(&argc, argv);
   const char *env_lib = getenv("DLLMEM_TEST_LIBRARY");

@@ -74,19 +74,6 @@ TEST_F(Extended, EveryCallWhileDetachedSaysNotAttached) {
 
 // ---- the test-hook build ---------------------------------------------------------
 
-class HookTest : public LibraryTest {
- protected:
-  void SetUp() override {
-    LibraryTest::SetUp();
-    if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  }
-  void TearDown() override {
-    for (const char *v : {"DLLMEM_TEST_FAIL", "DLLMEM_TEST_WAIT_MS", "DLLMEM_TEST_READ_TRIES"})
-      unsetenv(v);
-    LibraryTest::TearDown();
-  }
-};
-
 // The attach-failure sweep (AttachFailure/FaultSweep) is in fault_sweep_test.cc,
 // which every platform builds.
 
@@ -94,7 +81,7 @@ class HookTest : public LibraryTest {
 using ReaderFallback = HookTest;
 
 TEST_F(ReaderFallback, ReadsUnderTheWriterLockAreWholeAndConsistent) {
-  setenv("DLLMEM_TEST_READ_TRIES", "0", 1);
+  SetHook("READ_TRIES", "0");
   Load("", g_hooks_library);
   SetUnits(widen("locked read"));
   EXPECT_EQ(GetAll(), text("locked read"));
@@ -137,7 +124,7 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
   if (HasFatalFailure()) return;
   Unload();
 
-  setenv("DLLMEM_TEST_WAIT_MS", "200", 1);
+  SetHook("WAIT_MS", "200");
   Load("", g_hooks_library);
   auto t0 = std::chrono::steady_clock::now();
   units s = widen("blocked");
@@ -152,7 +139,7 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
   EXPECT_TRUE(shim_msg_valid(got.data(), got.size())) << "lock-free read failed";
   Unload();
 
-  setenv("DLLMEM_TEST_READ_TRIES", "0", 1);
+  SetHook("READ_TRIES", "0");
   Load("", g_hooks_library);
   units out(16, 0xAAAA);
   size_t full = 5;
@@ -186,7 +173,7 @@ TEST_F(LockTimeout, AnInitializerThatNeverFinishesMakesAttachTimeOut) {
   fl.l_whence = SEEK_SET;
   fl.l_len = 1;
   ASSERT_EQ(fcntl(fd, F_OFD_SETLK, &fl), 0);
-  setenv("DLLMEM_TEST_WAIT_MS", "200", 1);
+  SetHook("WAIT_MS", "200");
   Load("", g_hooks_library);
   EXPECT_EQ(lib_.x_attach_status(), DLLMEM_TIMEOUT) << lib_.x_attach_reason();
   Unload();

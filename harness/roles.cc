@@ -1,13 +1,12 @@
-// Child roles: each loads the library itself (so its attach races others'),
-// does one bounded job, and reports on stdout. argv[0] is the library path.
+// The harness's own child roles: each loads the library itself (so its
+// attach races others'), does one bounded job, and reports on stdout. argv[0]
+// is the library path. The roles the stress runner uses too (worker, holder,
+// get, trivial) are the shim's (shim_roles.c).
 #include "fixture.h"
 
 #include <signal.h>
 #include <unistd.h>
-#if defined(_WIN32)
-#include <fcntl.h>
-#include <io.h>
-#else
+#if !defined(_WIN32)
 #include <pwd.h>
 #endif
 
@@ -29,24 +28,7 @@ bool load(shim_lib *lib, const char *path) {
   return true;
 }
 
-size_t capacity_of(const shim_lib &lib) {
-  return shim_lib_is_extended(&lib) && lib.x_capacity() ? lib.x_capacity() : 2048;
-}
-
-// get LIB: prints the stored string (ASCII-narrowed) and whether it is a valid message.
-int role_get(int argc, char **argv) {
-  shim_lib lib;
-  if (argc < 1 || !load(&lib, argv[0])) return 10;
-  size_t cap = capacity_of(lib);
-  units buf(cap, 0);
-  lib.get(buf.data(), static_cast<uint32_t>(cap));
-  size_t n = shim_ulen(buf.data());
-  std::string s;
-  for (size_t i = 0; i < n; i++) s += buf[i] < 128 ? static_cast<char>(buf[i]) : '?';
-  printf("%s\n", s.c_str());
-  shim_lib_unload(&lib);
-  return 0;
-}
+size_t capacity_of(const shim_lib &lib) { return shim_lib_capacity(&lib); }
 
 // set LIB TEXT: stores TEXT and detaches.
 int role_set(int argc, char **argv) {
@@ -79,26 +61,6 @@ int role_hold(int argc, char **argv) {
   return 0;
 }
 
-// writer LIB ID COUNT: stores COUNT self-checking messages of random length.
-int role_writer(int argc, char **argv) {
-  shim_lib lib;
-  if (argc < 3 || !load(&lib, argv[0])) return 10;
-  uint32_t id = static_cast<uint32_t>(atoi(argv[1]));
-  long count = atol(argv[2]);
-  size_t cap = capacity_of(lib);
-  std::mt19937 rng(id * 7919u + static_cast<uint32_t>(getpid()));
-  units msg(cap, 0);
-  printf("ready\n");
-  fflush(stdout);
-  for (long i = 0; i < count; i++) {
-    size_t len = SHIM_MSG_HEADER + rng() % (cap - SHIM_MSG_HEADER);
-    shim_msg_make(msg.data(), len, id, static_cast<uint32_t>(i));
-    lib.set(msg.data());
-  }
-  shim_lib_unload(&lib);
-  return 0;
-}
-
 // setfor LIB ID MS: stores self-checking messages for MS milliseconds, then
 // prints "sets=N": how many Sets returned, for tests that account for them.
 int role_setfor(int argc, char **argv) {
@@ -117,23 +79,6 @@ int role_setfor(int argc, char **argv) {
   printf("sets=%ld\n", sets);
   shim_lib_unload(&lib);
   return 0;
-}
-
-// reader LIB COUNT: reads COUNT times into a poisoned buffer, classifies each
-// read (the test stored a message first, so only messages are valid), prints
-// the tally.
-int role_reader(int argc, char **argv) {
-  shim_lib lib;
-  if (argc < 2 || !load(&lib, argv[0])) return 10;
-  long count = atol(argv[1]);
-  size_t cap = capacity_of(lib);
-  units buf(cap, 0);
-  ReadTally t;
-  for (long i = 0; i < count; i++) ReadChecked(lib, buf, t);
-  printf("reads=%ld messages=%ld empty=%ld untouched=%ld torn=%ld changes=%ld\n", t.reads,
-         t.messages, t.empty, t.untouched, t.torn, t.changes);
-  shim_lib_unload(&lib);
-  return t.Bad() == 0 ? 0 : 1;
 }
 
 // readcheck LIB: one read into a poisoned buffer; prints what it was:
@@ -209,8 +154,8 @@ int role_scribble(int argc, char **argv) {
     std::mt19937 rng(12345);
     for (uint64_t i = 0; i < size; i++) p[i] = static_cast<unsigned char>(rng() | 1u);
   } else if (mode == "hugelen") {
-    for (uint64_t i = (data + 63) / 64 * 64 + 16; i + 4 <= size && i < (data + 63) / 64 * 64 + 128;
-         i += 4)
+    const shim_layout l = shim_layout_of(static_cast<uint32_t>(data));
+    for (uint64_t i = l.ctl + l.seq_at; i + 4 <= size && i < l.ctl + l.ctl_bytes; i += 4)
       memset(p + i, 0xFF, 4);
     for (uint64_t i = 0; i + 1 < data; i += 2) {
       p[i] = 'B';
@@ -253,30 +198,29 @@ int role_nobody_attach(int argc, char **argv) {
 }  // namespace
 
 #if !defined(_WIN32)
-int survival_role(const std::string &role, int argc, char **argv);    // survival_test.cc
-int crashpoint_role(const std::string &role, int argc, char **argv);  // crashpoint_test.cc
+int role_forked_writer(int argc, char **argv);    // survival_test.cc
+int role_exit_busy(int argc, char **argv);        // survival_test.cc
+int role_cancel_waiter(int argc, char **argv);    // survival_test.cc
+int role_crashpoint_hold(int argc, char **argv);  // crashpoint_test.cc
 #endif
 
-int run_role(const std::string &role, int argc, char **argv) {
-#if defined(_WIN32)
-  _setmode(_fileno(stdout), _O_BINARY);  // "\n" stays "\n" on the pipe
-#endif
-  if (role == "get") return role_get(argc, argv);
-  if (role == "set") return role_set(argc, argv);
-  if (role == "hold") return role_hold(argc, argv);
-  if (role == "writer") return role_writer(argc, argv);
-  if (role == "setfor") return role_setfor(argc, argv);
-  if (role == "reader") return role_reader(argc, argv);
-  if (role == "readcheck") return role_readcheck(argc, argv);
-  if (role == "churn") return role_churn(argc, argv);
-  if (role == "attach") return role_attach(argc, argv);
-  if (role == "scribble") return role_scribble(argc, argv);
+// The harness's own roles; the shim's common ones (worker, holder, get,
+// trivial) come after them in the one dispatcher (main.cc).
+extern const shim_role harness_roles[] = {
+    {"set", role_set},
+    {"hold", role_hold},
+    {"setfor", role_setfor},
+    {"readcheck", role_readcheck},
+    {"churn", role_churn},
+    {"attach", role_attach},
+    {"scribble", role_scribble},
 #if !defined(_WIN32)
-  if (role == "nobody-create") return role_nobody_create(argc, argv);
-  if (role == "nobody-attach") return role_nobody_attach(argc, argv);
-  if (int rc = survival_role(role, argc, argv); rc != -1) return rc;
-  if (int rc = crashpoint_role(role, argc, argv); rc != -1) return rc;
+    {"nobody-create", role_nobody_create},
+    {"nobody-attach", role_nobody_attach},
+    {"forked-writer", role_forked_writer},
+    {"exit-busy", role_exit_busy},
+    {"cancel-waiter", role_cancel_waiter},
+    {"crashpoint-hold", role_crashpoint_hold},
 #endif
-  fprintf(stderr, "unknown role %s\n", role.c_str());
-  return 2;
-}
+    {nullptr, nullptr},
+};

@@ -22,7 +22,7 @@ class Security : public LibraryTest {
   void RefuseForeignObject(unsigned char fill, dllmem_status want);
 };
 
-uint64_t MappingBytes(uint32_t data) { return (data + 63u) / 64u * 64u + 128u + data; }
+uint64_t MappingBytes(uint32_t data) { return shim_layout_of(data).mapping; }
 
 // Every byte of the object (empty when it cannot be mapped), to prove a
 // refused object was left exactly as it was.
@@ -161,11 +161,8 @@ void WriteBlock(const std::string &name, uint16_t version, uint32_t data_field) 
   uint64_t size = 0;
   unsigned char *p = static_cast<unsigned char *>(shim_segment_map(name.c_str(), &size));
   ASSERT_NE(p, nullptr);
-  uint16_t ctl_bytes = 128;
-  memcpy(p + 4096, "DLMM", 4);
-  memcpy(p + 4096 + 4, &version, 2);
-  memcpy(p + 4096 + 6, &ctl_bytes, 2);
-  memcpy(p + 4096 + 8, &data_field, 4);
+  shim_layout l = shim_layout_of(DLLMEM_DEFAULT_SIZE);
+  shim_layout_put_header(p, &l, l.magic, version, data_field);
   shim_segment_unmap(p, size);
 }
 

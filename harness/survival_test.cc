@@ -62,28 +62,15 @@ bool LockByteHeld(const std::string &name, off_t at) {
   return held;
 }
 
-class HookedTest : public LibraryTest {
- protected:
-  void SetUp() override {
-    LibraryTest::SetUp();
-    if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  }
-  void TearDown() override {
-    for (const char *v : {"DLLMEM_TEST_WAIT_MS", "DLLMEM_TEST_NO_OFD", "DLLMEM_TEST_SLOT"})
-      unsetenv(v);
-    LibraryTest::TearDown();
-  }
-};
-
 // ---- a writer that forked, then died inside Set -----------------------------------
 
-using ForkedWriter = HookedTest;
+using ForkedWriter = HookTest;
 
 // The pre-fork server pattern: a process attaches, forks a worker that lives
 // on without exec, and is killed inside a Set. The worker keeps its parent's
 // mapping; the dead writer's locks must not live on in it.
 TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
-  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);  // a wedge shows as TIMEOUT, not a hang
+  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
   Load("", g_hooks_library);
   SetUnits(widen("before"));
   std::string env1 = EnvName();
@@ -173,21 +160,21 @@ TEST_F(BusyExit, ExitWhileAThreadIsBrieflyInsideSetStillRemovesTheSegment) {
 
 // ---- a newcomer reusing a dead writer's slot ---------------------------------------
 
-using SlotReuse = HookedTest;
+using SlotReuse = HookTest;
 
 // A writer dies inside Set; a new process takes its slot (by chance, or here
 // by DLLMEM_TEST_SLOT) and idles. The slot is held again, but not by the
 // writer: later Sets must not wait for it.
 TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
-  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);
+  SetHook("WAIT_MS", "3000");
   Load("", g_hooks_library);
   SetUnits(widen("before"));
   std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=4242",
               stop = "DLLMEM_TEST_STOP_MIDWRITE=1";
   const char *wenv[] = {env1.c_str(), slot.c_str(), stop.c_str(), nullptr};
-  const char *wargs[] = {g_hooks_library.c_str(), "2", "1", nullptr};
+  const char *wargs[] = {g_hooks_library.c_str(), "w", "2", "1", "0", "0", "quiet", nullptr};
   shim_child writer, holder;
-  ASSERT_TRUE(shim_spawn_role(&writer, "writer", wargs, wenv));
+  ASSERT_TRUE(shim_spawn_role(&writer, "worker", wargs, wenv));
   ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
   shim_child_kill(&writer, SIGKILL);
   shim_child_wait(&writer, 10000, nullptr, 0);
@@ -212,10 +199,9 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
 // After a Set the lock word is free, whoever holds the other slots: a Set
 // must not find it naming a live process (here one on slot 1) and wait.
 TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
-  setenv("DLLMEM_TEST_WAIT_MS", "3000", 1);
-  setenv("DLLMEM_TEST_SLOT", "2", 1);
+  SetHook("WAIT_MS", "3000");
+  SetHook("SLOT", "2");  // this process; the holder asks for slot 1
   Load("", g_hooks_library);
-  unsetenv("DLLMEM_TEST_SLOT");
   std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=1";
   const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
   const char *hargs[] = {g_hooks_library.c_str(), nullptr};
@@ -236,7 +222,7 @@ TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
 
 // ---- cancellation ---------------------------------------------------------------------
 
-using Cancellation = HookedTest;
+using Cancellation = HookTest;
 
 // A thread waiting for the writer lock (held by a stopped writer) is
 // cancelled. Afterwards Sets, fallback reads and fork() must still work in
@@ -260,13 +246,13 @@ TEST_F(Cancellation, AThreadCancelledWhileWaitingForTheWriterLockLeavesNothingLo
 
 // ---- no OFD locks ---------------------------------------------------------------------
 
-using OfdLocks = HookedTest;
+using OfdLocks = HookTest;
 
 // Classic fcntl locks belong to the process: any close() or dup2() of the
 // object in it (a forked child's included) drops them all. Without OFD locks
 // the library refuses to attach and says why.
 TEST_F(OfdLocks, WithoutThemAttachIsRefusedWithAReason) {
-  setenv("DLLMEM_TEST_NO_OFD", "1", 1);
+  SetHook("NO_OFD", "1");
   Load("", g_hooks_library);
   EXPECT_EQ(lib_.x_attach_status(), DLLMEM_OS_ERROR);
   EXPECT_NE(std::string(lib_.x_attach_reason()).find("open-file-description locks"),
@@ -310,7 +296,7 @@ int RoleForkedWriter(int argc, char **argv) {
 
 void *SetGetForever(void *arg) {
   shim_lib *lib = static_cast<shim_lib *>(arg);
-  size_t cap = shim_lib_is_extended(lib) && lib->x_capacity() ? lib->x_capacity() : 2048;
+  size_t cap = shim_lib_capacity(lib);
   units msg(cap, 0), buf(cap, 0);
   shim_msg_make(msg.data(), cap - 1, 7, 1);  // long copies: the thread is nearly always inside
   for (;;) {
@@ -386,10 +372,7 @@ int RoleCancelWaiter(int argc, char **argv) {
 
 }  // namespace
 
-// Dispatched by run_role (roles.cc); -1: not one of these roles.
-int survival_role(const std::string &role, int argc, char **argv) {
-  if (role == "forked-writer") return RoleForkedWriter(argc, argv);
-  if (role == "exit-busy") return RoleExitBusy(argc, argv);
-  if (role == "cancel-waiter") return RoleCancelWaiter(argc, argv);
-  return -1;
-}
+// This file's child roles, for the harness's table (roles.cc).
+int role_forked_writer(int argc, char **argv) { return RoleForkedWriter(argc, argv); }
+int role_exit_busy(int argc, char **argv) { return RoleExitBusy(argc, argv); }
+int role_cancel_waiter(int argc, char **argv) { return RoleCancelWaiter(argc, argv); }

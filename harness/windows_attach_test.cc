@@ -31,8 +31,8 @@ std::vector<unsigned char> Snapshot(const std::string &name) {
 
 // A process configured with another DLLMEM_SIZE joins a segment it did not
 // create: it must be refused with SIZE_MISMATCH and write nothing. 2048 would
-// find an all-zero area where it expects its control block (inside the
-// creator's data area), 5000 maps to the same number of pages as the creator,
+// find what looks like an unfinished control block where it expects one
+// (zeros inside the creator's data area), 5000 maps to the same number of pages as the creator,
 // 10000 and 12288 round up to the creator's page count as legacy mappings do.
 TEST_F(WindowsAttach, AnotherSizeIsRefusedAndTheCreatorsBytesStayAsTheyWere) {
   Load();

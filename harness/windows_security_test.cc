@@ -207,9 +207,9 @@ TEST_F(WindowsSecurity, AnObjectWhoseSecurityCannotBeReadIsRefused) {
   if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
   HANDLE h = Precreate(false, name_ + ".dllmem-lock", OwnerOnlySddl(""));
   ASSERT_NE(h, nullptr);
-  shim_setenv("DLLMEM_TEST_FAIL", "GetSecurityInfo");
+  InjectFault("GetSecurityInfo");
   Load("", g_hooks_library);
-  shim_unsetenv("DLLMEM_TEST_FAIL");
+  ClearFaults();
   EXPECT_EQ(lib_.x_attach_status(), DLLMEM_OS_ERROR) << lib_.x_attach_reason();
   EXPECT_NE(std::string(lib_.x_attach_reason()).find("GetSecurityInfo"), std::string::npos)
       << lib_.x_attach_reason();

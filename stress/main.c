@@ -80,13 +80,7 @@ struct totals {
 };
 
 static uint32_t g_rng;
-static uint32_t rnd(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 17;
-    g_rng ^= g_rng << 5;
-    return g_rng;
-}
+static uint32_t rnd(void) { return shim_rand(&g_rng); }
 
 /* Child i's own stream: its draws depend on (seed, i) only, never on which
  * shard runs it or how many children came before it in this process. */
@@ -360,11 +354,11 @@ static int numbers(const char *line, unsigned long long *out, int n)
     return got;
 }
 
-/* Parses one line a worker sent (see stress.h for the protocol). */
+/* Parses one line a worker sent (the protocol is in shim.h). */
 static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    w->last_ns = stress_now_ns();
+    w->last_ns = shim_now_ns();
     if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
             t->attach_ns[t->n_attach++] = v[0];
@@ -423,7 +417,7 @@ static void progress(const struct options *o, const struct totals *t, long alive
                      bool final)
 {
     static uint64_t last;
-    uint64_t now = stress_now_ns();
+    uint64_t now = shim_now_ns();
     bool tty = isatty(STDERR_FILENO);
     if (o->quiet || (!final && now - last < (tty ? 200000000u : 2000000000u)))
         return;
@@ -458,7 +452,7 @@ static long repaired(const struct totals *t, uint32_t now)
 /* One sample when due (always when final); reads are the readers' operations. */
 static void timeline_sample(const struct totals *t, long alive, uint64_t t0, bool final)
 {
-    uint64_t now = stress_now_ns();
+    uint64_t now = shim_now_ns();
     if (g_timeline == NULL || (!final && !stress_timeline_due(g_timeline, now)))
         return;
     long repairs = g_peer != NULL && g_peer->seq != NULL ? repaired(t, shim_peer_seq(g_peer)) : 0;
@@ -469,14 +463,14 @@ static void timeline_sample(const struct totals *t, long alive, uint64_t t0, boo
 }
 
 /* Spawns `children` children `parallel` at a time and runs them to the end.
- * role "child" is a worker, "trivial" the baseline. Returns false on a runner
+ * role "worker" is a worker, "trivial" the baseline. Returns false on a runner
  * error. */
 static bool run_fleet(const struct options *o, const char *role, struct totals *t)
 {
     char envbuf[2][160];
     const char *envp[3];
     env_for_children(o, envbuf, envp);
-    bool workers = strcmp(role, "child") == 0;
+    bool workers = strcmp(role, "worker") == 0;
     struct worker *ws = calloc((size_t)o->parallel, sizeof *ws);
     shim_child **live = calloc((size_t)o->parallel, sizeof(shim_child *));
     if (ws == NULL || live == NULL) {
@@ -484,7 +478,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
         free(live);
         return false;
     }
-    uint64_t t0 = stress_now_ns(), life_sum = 0;
+    uint64_t t0 = shim_now_ns(), life_sum = 0;
     long alive = 0, life_n = 0;
     uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
     bool ok = true;
@@ -536,7 +530,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             w->killed_by_us = kill_after != 0;
             t->kills_planned += w->killed_by_us;
             t->writers_started += workers && w->writer;
-            w->start_ns = w->last_ns = stress_now_ns();
+            w->start_ns = w->last_ns = shim_now_ns();
             t->started++;
             alive++;
         }
@@ -545,7 +539,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             if (ws[s].used)
                 live[n++] = &ws[s].c;
         shim_children_wait_any(live, n, 20);
-        uint64_t now = stress_now_ns();
+        uint64_t now = shim_now_ns();
         for (long k = 0; k < o->parallel; k++) {
             struct worker *w = &ws[k];
             if (!w->used || drain(w, t))
@@ -603,7 +597,7 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             timeline_sample(t, alive, t0, false);
         }
     }
-    t->wall_s = (double)(stress_now_ns() - t0) / 1e9;
+    t->wall_s = (double)(shim_now_ns() - t0) / 1e9;
     t->children_per_s = t->wall_s > 0 ? (double)t->finished / t->wall_s : 0;
     if (workers) {
         progress(o, t, alive, t0, true);
@@ -749,11 +743,11 @@ static void end_checks(const struct options *o, struct totals *t)
     env_for_children(o, envbuf, envp);
     const char *args[] = {o->library, NULL};
     shim_child c;
-    if (shim_spawn_role(&c, "probe", args, envp)) {
+    if (shim_spawn_role(&c, "get", args, envp)) {
         char out[256] = "";
         int rc = shim_child_wait(&c, 30000, out, sizeof out);
         t->probe_ran = rc == 0;
-        t->probe_empty = strncmp(out, "empty", 5) == 0;
+        t->probe_empty = out[0] == '\n'; /* get prints the string: "" */
     }
     t->leaked_segment = shim_segment_exists(o->name);
     if (t->leaked_segment)
@@ -955,33 +949,13 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
         fprintf(f, "  violations      %ld -> %s\n", violations(t), verdict(o, t));
 }
 
-static int probe_main(int argc, char **argv)
-{
-    shim_lib lib;
-    char err[512];
-    if (argc < 1 || !shim_lib_load(&lib, argv[0], err, sizeof err))
-        return STRESS_RUNNER_ERROR;
-    dllmem_unit buf[64];
-    lib.get(buf, 64);
-    printf("%s %zu\n", buf[0] == 0 ? "empty" : "nonempty", shim_ulen(buf));
-    shim_lib_unload(&lib);
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     shim_set_self(argv[0]);
-    if (argc >= 3 && strcmp(argv[1], "--role") == 0) {
-        if (strcmp(argv[2], "child") == 0)
-            return stress_child_main(argc - 3, argv + 3);
-        if (strcmp(argv[2], "probe") == 0)
-            return probe_main(argc - 3, argv + 3);
-        if (strcmp(argv[2], "holder") == 0)
-            return stress_holder_main(argc - 3, argv + 3);
-        if (strcmp(argv[2], "trivial") == 0)
-            return stress_trivial_main();
-        return STRESS_USAGE;
-    }
+    static const shim_role *const roles[] = {shim_common_roles, NULL};
+    int role_rc;
+    if (shim_role_dispatch(argc, argv, roles, &role_rc))
+        return role_rc;
     struct options o;
     int rc = parse_options(argc, argv, &o);
     if (rc != STRESS_OK)
@@ -1019,7 +993,7 @@ int main(int argc, char **argv)
         g_timeline = &timeline;
         g_peer = &h.peer;
     }
-    if (!run_fleet(&o, "child", &t)) {
+    if (!run_fleet(&o, "worker", &t)) {
         holder_stop(&h, &t);
         free(t.attach_ns);
         free(t.windows);

@@ -9,7 +9,112 @@
  */
 #include "backend.h"
 
+#include <stdatomic.h>
 #include <string.h>
+
+/* Points seg's area pointers into a mapping of data_bytes' layout. */
+static void segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32_t data_bytes)
+{
+    seg->base = base;
+    seg->data_bytes = data_bytes;
+    seg->capacity = data_bytes / 2u;
+    seg->mapping_bytes = dllmem_mapping_bytes(data_bytes);
+    seg->data = (dllmem_unit *)(void *)base;
+    seg->ctl = (struct dllmem_ctl *)(void *)(base + dllmem_ctl_offset(data_bytes));
+    seg->shadow = (dllmem_unit *)(void *)(base + dllmem_shadow_offset(data_bytes));
+}
+
+/* Writes a fresh control block into a zero-filled mapping: empty string. */
+static void ctl_init(struct dllmem_segment *seg)
+{
+    struct dllmem_ctl *c = seg->ctl;
+    c->layout_version = DLLMEM_LAYOUT_VERSION;
+    c->ctl_bytes = DLLMEM_CTL_BYTES;
+    c->data_bytes = seg->data_bytes;
+    atomic_store_explicit(&c->seq, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->len_d, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->len_s, 0u, memory_order_relaxed);
+    atomic_store_explicit(&c->writer, 0u, memory_order_relaxed);
+    /* D and S are already zero (the mapping is fresh or was truncated to 0):
+     * writing their terminators would only fault in their pages. */
+    /* Magic last: a block with a magic is whole. */
+    atomic_thread_fence(memory_order_release);
+    c->magic = DLLMEM_MAGIC;
+}
+
+/* The data size whose mapping is exactly mapping_bytes, if there is one. */
+static bool data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes)
+{
+    if (mapping_bytes < dllmem_mapping_bytes(DLLMEM_MIN_SIZE) ||
+        mapping_bytes > dllmem_mapping_bytes(DLLMEM_MAX_SIZE))
+        return false;
+    /* mapping = round64(d) + CTL + d, so d is within 64 of (mapping - CTL) / 2. */
+    uint64_t guess = (mapping_bytes - DLLMEM_CTL_BYTES) / 2u;
+    uint64_t lo = guess > 64u ? guess - 64u : 0u;
+    for (uint64_t d = lo & ~(uint64_t)1u; d <= guess + 64u; d += 2u) {
+        if (d >= DLLMEM_MIN_SIZE && d <= DLLMEM_MAX_SIZE &&
+            dllmem_mapping_bytes((uint32_t)d) == mapping_bytes) {
+            *data_bytes = (uint32_t)d;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* True for a block our own initialization left unfinished: the magic (written
+ * last) is missing and every other field is zero or what ctl_init writes.
+ * Such a block is ours and safe to initialize again; anything else without
+ * the magic belongs to something else. */
+static bool ctl_unfinished(const struct dllmem_segment *seg)
+{
+    const struct dllmem_ctl *c = seg->ctl;
+    bool zero_tail = true;
+    for (size_t i = 0; i < sizeof c->reserved; i++)
+        zero_tail = zero_tail && c->reserved[i] == 0;
+    return c->magic == 0 &&
+           (c->layout_version == 0 || c->layout_version == DLLMEM_LAYOUT_VERSION) &&
+           (c->ctl_bytes == 0 || c->ctl_bytes == DLLMEM_CTL_BYTES) &&
+           (c->data_bytes == 0 || c->data_bytes == seg->data_bytes) && c->reserved0 == 0 &&
+           atomic_load_explicit(&c->seq, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->len_d, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->len_s, memory_order_relaxed) == 0 &&
+           atomic_load_explicit(&c->writer, memory_order_relaxed) == 0 && zero_tail;
+}
+
+/* Classifies a mapped control block: OK, or BAD_CONTROL_BLOCK / SIZE_MISMATCH
+ * with the reason; *unfinished for a block ctl_unfinished() accepts. */
+static dllmem_status ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
+                               bool *unfinished, struct dllmem_reason *why)
+{
+    const struct dllmem_ctl *c = seg->ctl;
+    *unfinished = ctl_unfinished(seg);
+    if (*unfinished) {
+        dllmem_reason_set(why, "segment \"%s\" was never fully initialized", seg->config.name);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->magic != DLLMEM_MAGIC) {
+        dllmem_reason_set(why, "segment \"%s\" has no dllmem control block (magic 0x%08x)",
+                          seg->config.name, (unsigned)c->magic);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->layout_version != DLLMEM_LAYOUT_VERSION || c->ctl_bytes != DLLMEM_CTL_BYTES) {
+        dllmem_reason_set(why,
+                          "segment \"%s\" has layout version %u (%u-byte block), "
+                          "this library speaks version %u",
+                          seg->config.name, (unsigned)c->layout_version, (unsigned)c->ctl_bytes,
+                          DLLMEM_LAYOUT_VERSION);
+        return DLLMEM_BAD_CONTROL_BLOCK;
+    }
+    if (c->data_bytes != seg->data_bytes || object_bytes != seg->mapping_bytes) {
+        dllmem_reason_set(why,
+                          "segment \"%s\" holds %u data bytes (%llu in all), "
+                          "DLLMEM_SIZE asks for %u",
+                          seg->config.name, (unsigned)c->data_bytes,
+                          (unsigned long long)object_bytes, (unsigned)seg->data_bytes);
+        return DLLMEM_SIZE_MISMATCH;
+    }
+    return DLLMEM_OK;
+}
 
 static enum dllmem_adopt_verdict refuse(dllmem_status st, dllmem_status *refusal)
 {
@@ -66,10 +171,10 @@ static enum dllmem_adopt_verdict adopt_created(struct dllmem_segment *seg, unsig
                           (unsigned long long)dllmem_object_bytes(want, page_size));
         return refuse(DLLMEM_OS_ERROR, refusal);
     }
-    dllmem_segment_bind(seg, base, want);
+    segment_bind(seg, base, want);
     if (page_size != 0u)
         record_write(base, object_bytes, want); /* before the block's magic (a fence) */
-    dllmem_ctl_init(seg);
+    ctl_init(seg);
     return DLLMEM_ADOPT_USE;
 }
 
@@ -87,7 +192,7 @@ static enum dllmem_adopt_verdict adopt_alone(struct dllmem_segment *seg, unsigne
     if (object_bytes == 0u)
         return DLLMEM_ADOPT_INIT; /* created by someone who died before sizing it */
     uint32_t have;
-    if (!dllmem_data_bytes_for_mapping(object_bytes, &have)) {
+    if (!data_bytes_for_mapping(object_bytes, &have)) {
         dllmem_reason_set(why,
                           "\"%s\" is %llu bytes, which is no dllmem segment's size "
                           "(DLLMEM_SIZE %u needs %llu)",
@@ -99,9 +204,9 @@ static enum dllmem_adopt_verdict adopt_alone(struct dllmem_segment *seg, unsigne
     struct dllmem_segment probe;
     memset(&probe, 0, sizeof probe);
     probe.config = seg->config;
-    dllmem_segment_bind(&probe, base, have);
+    segment_bind(&probe, base, have);
     bool unfinished = false;
-    dllmem_status st = dllmem_ctl_check(&probe, object_bytes, &unfinished, why);
+    dllmem_status st = ctl_check(&probe, object_bytes, &unfinished, why);
     if (st == DLLMEM_OK || unfinished)
         return DLLMEM_ADOPT_INIT;
     return refuse(st, refusal);
@@ -117,7 +222,7 @@ static enum dllmem_adopt_verdict adopt_joining(struct dllmem_segment *seg, unsig
         return DLLMEM_ADOPT_RETRY;
     }
     uint32_t have = 0;
-    bool sized = page_size == 0u ? dllmem_data_bytes_for_mapping(object_bytes, &have)
+    bool sized = page_size == 0u ? data_bytes_for_mapping(object_bytes, &have)
                                  : record_read(base, object_bytes, page_size, &have);
     if (!sized && page_size != 0u) {
         uint64_t legacy = ((uint64_t)want + page_size - 1u) / page_size * page_size;
@@ -128,9 +233,9 @@ static enum dllmem_adopt_verdict adopt_joining(struct dllmem_segment *seg, unsig
         if (object_bytes == dllmem_object_bytes(want, page_size)) {
             /* Our size, and no record yet: only an initializer that died
              * before writing it leaves that (and an unfinished block). */
-            dllmem_segment_bind(seg, base, want);
+            segment_bind(seg, base, want);
             bool unfinished = false;
-            (void)dllmem_ctl_check(seg, dllmem_mapping_bytes(want), &unfinished, why);
+            (void)ctl_check(seg, dllmem_mapping_bytes(want), &unfinished, why);
             seg->base = NULL;
             if (unfinished)
                 return DLLMEM_ADOPT_RETRY;
@@ -147,9 +252,9 @@ static enum dllmem_adopt_verdict adopt_joining(struct dllmem_segment *seg, unsig
                           seg->config.name, (unsigned)have, (unsigned)want);
         return refuse(DLLMEM_SIZE_MISMATCH, refusal);
     }
-    dllmem_segment_bind(seg, base, want);
+    segment_bind(seg, base, want);
     bool unfinished = false;
-    dllmem_status st = dllmem_ctl_check(seg, dllmem_mapping_bytes(want), &unfinished, why);
+    dllmem_status st = ctl_check(seg, dllmem_mapping_bytes(want), &unfinished, why);
     if (st == DLLMEM_OK)
         return DLLMEM_ADOPT_USE;
     seg->base = NULL;

@@ -45,6 +45,10 @@ struct dllmem_reason {
     char text[DLLMEM_REASON_MAX];
 };
 
+/* Reads DLLMEM_NAME / DLLMEM_SIZE (config.c, for core.c's attach). Invalid
+ * values are refused, not replaced. */
+dllmem_status dllmem_config_from_env(struct dllmem_config *cfg, struct dllmem_reason *why);
+
 /* --- provided by the backend --- */
 
 /* Fills cfg->name with the platform default when DLLMEM_NAME is unset. */
@@ -81,10 +85,7 @@ void dllmem_os_test_midwrite(void);
  * memory (POSIX: DLLMEM_TEST_STOP_AT stops the process at the K-th). */
 void dllmem_os_test_store_point(void);
 
-/* --- provided by the core, for the backends --- */
-
-/* Reads DLLMEM_NAME / DLLMEM_SIZE. Invalid values are refused, not replaced. */
-dllmem_status dllmem_config_from_env(struct dllmem_config *cfg, struct dllmem_reason *why);
+/* --- provided by the core, for the backends: dllmem_adopt and this --- */
 
 /* Formats why (printf-style). */
 void dllmem_reason_set(struct dllmem_reason *why, const char *fmt, ...)
@@ -94,21 +95,6 @@ void dllmem_reason_set(struct dllmem_reason *why, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
-
-/* Points seg's area pointers into a mapping of the configured size. */
-void dllmem_segment_bind(struct dllmem_segment *seg, unsigned char *base, uint32_t data_bytes);
-
-/* Writes a fresh control block into a zero-filled mapping: empty string. */
-void dllmem_ctl_init(struct dllmem_segment *seg);
-
-/* Classifies a mapped control block: OK, or BAD_CONTROL_BLOCK / SIZE_MISMATCH
- * with the reason. unfinished reports a block whose initializer died before
- * it wrote the magic (ours, safe to initialize again). */
-dllmem_status dllmem_ctl_check(const struct dllmem_segment *seg, uint64_t object_bytes,
-                               bool *unfinished, struct dllmem_reason *why);
-
-/* The data size whose mapping is exactly mapping_bytes, if there is one. */
-bool dllmem_data_bytes_for_mapping(uint64_t mapping_bytes, uint32_t *data_bytes);
 
 /* What the backend knows about who else may be using the object it asks the
  * core about (dllmem_adopt). */

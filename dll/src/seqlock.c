@@ -7,6 +7,7 @@
 
 #include "units.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 
 /* The models define this to stop a writer after any of its stores to shared
@@ -279,6 +280,36 @@ static void shared_copy(dllmem_unit *dst, const dllmem_unit *src, uint32_t capac
 
 /* ---- the protocol ------------------------------------------------------------ */
 
+/*
+ * Asserts (debug builds; NDEBUG compiles them out) check what this library
+ * owns: the lengths its own callers pass and the writer lock this thread
+ * took. Never bytes read from the mapping: those are a peer's and untrusted
+ * (I6), so they are clamped, not asserted.
+ */
+#if !defined(NDEBUG)
+/* The segment whose writer lock this thread holds, or NULL. */
+static _Thread_local const struct dllmem_segment *t_writer_held;
+#endif
+
+static dllmem_status writer_lock(struct dllmem_segment *seg)
+{
+    dllmem_status st = dllmem_os_writer_lock(seg);
+#if !defined(NDEBUG)
+    if (st == DLLMEM_OK)
+        t_writer_held = seg;
+#endif
+    return st;
+}
+
+static void writer_unlock(struct dllmem_segment *seg)
+{
+#if !defined(NDEBUG)
+    assert(t_writer_held == seg);
+    t_writer_held = NULL;
+#endif
+    dllmem_os_writer_unlock(seg);
+}
+
 static uint32_t clamp_len(uint32_t len, uint32_t capacity)
 {
     return len < capacity ? len : capacity - 1u;
@@ -294,6 +325,7 @@ static uint32_t clamp_len(uint32_t len, uint32_t capacity)
  */
 static void repair(struct dllmem_segment *seg)
 {
+    assert(t_writer_held == seg); /* I3: seq changes only under the writer lock */
     struct dllmem_ctl *c = seg->ctl;
     uint32_t s = atomic_load_explicit(&c->seq, memory_order_relaxed);
     if ((s & 1u) == 0)
@@ -311,11 +343,11 @@ static void repair(struct dllmem_segment *seg)
  * dllmem processes still exclude each other. */
 static dllmem_status store_legacy(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
 {
-    dllmem_status st = dllmem_os_writer_lock(seg);
+    dllmem_status st = writer_lock(seg);
     if (st != DLLMEM_OK)
         return st;
     dllmem_shared_put(seg->data, seg->capacity, src, n);
-    dllmem_os_writer_unlock(seg);
+    writer_unlock(seg);
     return DLLMEM_OK;
 }
 
@@ -345,10 +377,11 @@ static dllmem_status load_legacy(struct dllmem_segment *seg, dllmem_unit *buf, s
 
 dllmem_status dllmem_seq_store(struct dllmem_segment *seg, const dllmem_unit *src, uint32_t n)
 {
+    assert(n < seg->capacity); /* the caller cut it: room for the terminator */
     struct dllmem_ctl *c = seg->ctl;
     if (c == NULL)
         return store_legacy(seg, src, n);
-    dllmem_status st = dllmem_os_writer_lock(seg);
+    dllmem_status st = writer_lock(seg);
     if (st != DLLMEM_OK)
         return st;
     repair(seg);
@@ -378,7 +411,7 @@ dllmem_status dllmem_seq_store(struct dllmem_segment *seg, const dllmem_unit *sr
 
     atomic_store_explicit(&c->seq, s + 2u, memory_order_release); /* D whole before even */
     DLLMEM_MODEL_STORE();
-    dllmem_os_writer_unlock(seg);
+    writer_unlock(seg);
     return DLLMEM_OK;
 }
 
@@ -430,7 +463,7 @@ dllmem_status dllmem_seq_load(struct dllmem_segment *seg, dllmem_unit *buf, size
     }
     if (!ok) {
         /* Starved by writers: read under their lock, which guarantees progress. */
-        dllmem_status st = dllmem_os_writer_lock(seg);
+        dllmem_status st = writer_lock(seg);
         if (st != DLLMEM_OK) {
             if (dst != NULL)
                 dst[0] = 0;
@@ -439,7 +472,7 @@ dllmem_status dllmem_seq_load(struct dllmem_segment *seg, dllmem_unit *buf, size
         }
         repair(seg);
         ok = read_once(seg, dst, limit, &len, &k);
-        dllmem_os_writer_unlock(seg);
+        writer_unlock(seg);
         if (!ok) {
             /* Under the lock only a peer writing seq without it can get here. */
             if (dst != NULL)

@@ -7,6 +7,7 @@
 #define DLLMEM_SHIM_H
 
 #include "dllmem.h"
+#include "shim_rand.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,6 +42,9 @@ typedef struct shim_lib {
 bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len);
 void shim_lib_unload(shim_lib *lib);
 bool shim_lib_is_extended(const shim_lib *lib);
+/* Its capacity in units; for a library that cannot say (the canary, or one
+ * not attached), the default DLLMEM_SIZE's, which is the original's. */
+size_t shim_lib_capacity(const shim_lib *lib);
 
 /* ---- child processes ------------------------------------------------------- */
 
@@ -98,6 +102,55 @@ int shim_child_reap(shim_child *c);
 int shim_reap_all(void);
 /* Sets the path of this executable (argv[0] resolved) for re-execution. */
 void shim_set_self(const char *exe);
+/* A monotonic clock, in ns. */
+uint64_t shim_now_ns(void);
+
+/* ---- child roles ------------------------------------------------------------- */
+
+/*
+ * What a child started by shim_spawn_role runs (libuv's TASKS[]): main gets
+ * the arguments after the role's name (argv[0] is usually the library's path)
+ * and returns the child's exit code: SHIM_ROLE_OK, SHIM_ROLE_USAGE,
+ * SHIM_ROLE_ERROR (could not load, attach or allocate), or its own.
+ *
+ * The line protocol, one line each on the child's stdout (a pipe to the
+ * parent, never the segment under test), "\n"-terminated on every platform
+ * and flushed as written. T is a worker's tally
+ *   <ops> <verified> <torn> <lost> <untouched> <overlapped> <changed> <initial_empty>
+ * verified: whole messages read; torn: neither a message nor empty; lost: an
+ * empty read after a Set had completed; untouched: the Get left the poisoned
+ * buffer as it was; overlapped: reads during which the segment's sequence
+ * moved or was odd; changed: reads that saw a new message.
+ *   A <attach_ns>     after the library loaded and attached: the child is ready
+ *   P T               progress: a writer after every Set (ops = Sets that
+ *                     returned), a reader every SHIM_PROGRESS_OPS reads and at
+ *                     once after a bad one (a quiet worker sends none)
+ *   D T <ns>          done (after detaching), with its life in ns
+ *   K <seq>           a writer about to die inside its own write window
+ *                     (killinset): seq is the odd sequence it leaves
+ *   E <kind> <detail> an error the child could see (load, attach, ...)
+ *   H <seq> <cap>     the holder, once attached: completed Sets so far
+ *   F <seq> <kind> <len>  the holder, when stopped: completed Sets, and what
+ *                     a final read found
+ * A role with one answer to give (get, the harness's own) prints just that.
+ */
+enum { SHIM_ROLE_OK = 0, SHIM_ROLE_USAGE = 2, SHIM_ROLE_ERROR = 3 };
+#define SHIM_PROGRESS_OPS 32
+
+typedef struct shim_role {
+    const char *name;
+    int (*main)(int argc, char **argv);
+} shim_role;
+
+/* The roles the harness and the stress runner share: worker, holder, get,
+ * trivial (shim_roles.c says what each does). Ends with {NULL, NULL}. */
+extern const shim_role shim_common_roles[];
+
+/* The one dispatcher. For `exe --role NAME ARGS...` it runs the first role
+ * named NAME in tables (a NULL-terminated list of {NULL, NULL}-terminated
+ * tables), puts its exit code in *rc and returns true; an unknown NAME says
+ * so on stderr and gives SHIM_ROLE_USAGE. Any other command line: false. */
+bool shim_role_dispatch(int argc, char **argv, const shim_role *const *tables, int *rc);
 
 /* ---- guard-page buffers ------------------------------------------------------ */
 
@@ -122,6 +175,26 @@ void *shim_segment_map(const char *name, uint64_t *size);
 void shim_segment_unmap(void *p, uint64_t size);
 /* Creates an object with exactly these bytes (size bytes of fill) and mode. */
 bool shim_segment_create(const char *name, uint64_t size, unsigned char fill, unsigned mode);
+
+/* Where a dllmem segment of data_bytes keeps its parts, as a peer process
+ * sees them: taken from dll/src/layout.h, the one source, so no test derives
+ * an offset by hand. For instruments that inspect or forge a segment. */
+typedef struct shim_layout {
+    uint64_t ctl;       /* control block, from the start of the mapping */
+    uint64_t shadow;    /* S */
+    uint64_t mapping;   /* the whole layout: a POSIX object's exact size */
+    uint32_t ctl_bytes; /* of the control block */
+    /* Control-block fields, from its start. */
+    uint32_t magic_at, version_at, ctl_bytes_at, data_bytes_at, seq_at;
+    uint32_t magic;   /* what magic_at holds in a whole block */
+    uint16_t version; /* this build's layout version */
+} shim_layout;
+shim_layout shim_layout_of(uint32_t data_bytes);
+/* Writes a control block's header into a mapping as a peer (or a dead
+ * initializer) would: magic (0: left as it is), version, ctl_bytes and the
+ * data-size field; the rest of the block is left alone. */
+void shim_layout_put_header(unsigned char *base, const shim_layout *l, uint32_t magic,
+                            uint16_t version, uint32_t data_bytes_field);
 
 /* A peer's view of a dllmem segment's sequence word and shadow area
  * (docs/layout.md), for instruments that aim at the write window (seq odd) or

@@ -84,3 +84,9 @@ bool shim_lib_is_extended(const shim_lib *lib)
            lib->x_last_status != NULL && lib->x_get_info != NULL && lib->x_strerror != NULL &&
            lib->x_status_name != NULL && lib->x_version != NULL && lib->x_version_string != NULL;
 }
+
+size_t shim_lib_capacity(const shim_lib *lib)
+{
+    size_t cap = shim_lib_is_extended(lib) ? lib->x_capacity() : 0u;
+    return cap != 0u ? cap : DLLMEM_DEFAULT_SIZE / 2u;
+}

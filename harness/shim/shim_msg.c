@@ -9,14 +9,6 @@ static uint32_t fnv1a(uint32_t h, uint32_t v)
     return h * 16777619u;
 }
 
-static uint32_t next_rand(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
-}
-
 static void put_hex(dllmem_unit *out, uint32_t v, int digits)
 {
     static const char hex[] = "0123456789abcdef";
@@ -66,7 +58,7 @@ void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq)
         s = 1;
     size_t i = SHIM_MSG_HEADER;
     while (i < len) {
-        uint32_t r = next_rand(&s);
+        uint32_t r = shim_rand(&s);
         if ((r & 7u) == 0 && i + 2 <= len) { /* a surrogate pair */
             buf[i++] = (dllmem_unit)(0xD800u + ((r >> 3) & 0x3FFu));
             buf[i++] = (dllmem_unit)(0xDC00u + ((r >> 13) & 0x3FFu));

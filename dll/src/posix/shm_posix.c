@@ -322,9 +322,27 @@ static struct object_name object_name(const char *name)
     return o;
 }
 
-/* Internal to attach: go round again (orphaned object, abandoned init). Never
- * leaves this file; chosen outside the public status range. */
-#define ATTACH_RETRY ((dllmem_status)0x7f)
+/* What one step of an attach round says: finished with status (DLLMEM_OK
+ * included), or go round again (orphaned object, abandoned init). "Again" is
+ * not a dllmem_status, so it cannot leave this file as one. */
+struct step {
+    dllmem_status status;
+    bool again;
+};
+
+static struct step done(dllmem_status st)
+{
+    struct step r = {st, false};
+    return r;
+}
+
+static struct step go_round(void)
+{
+    struct step r = {DLLMEM_OK, true};
+    return r;
+}
+
+static bool step_ok(struct step r) { return !r.again && r.status == DLLMEM_OK; }
 
 static dllmem_status check_object(const struct stat *sb, const char *name,
                                   struct dllmem_reason *why)
@@ -347,60 +365,60 @@ static dllmem_status check_object(const struct stat *sb, const char *name,
  * forked child inherits the mapping: had it mapped lock_fd's description, a
  * child living on would keep this attach's locks (its DMS share, its slot,
  * so the writer lock's liveness) after this process died. */
-static dllmem_status map_object(int lock_fd, const struct dllmem_config *cfg, size_t len,
-                                void **out, struct dllmem_reason *why)
+static struct step map_object(int lock_fd, const struct dllmem_config *cfg, size_t len, void **out,
+                              struct dllmem_reason *why)
 {
     struct object_name oname = object_name(cfg->name);
     int fd = sys_shm_open(oname.text, O_RDWR | O_NONBLOCK, 0600);
     if (fd < 0) {
         if (errno == ENOENT)
-            return ATTACH_RETRY; /* unlinked under us */
+            return go_round(); /* unlinked under us */
         os_reason(why, cfg->name, "shm_open", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     struct stat a, b;
     if (sys_fstat(lock_fd, &a) != 0 || sys_fstat(fd, &b) != 0) {
         os_reason(why, cfg->name, "fstat", errno);
         (void)close(fd);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
         (void)close(fd);
-        return ATTACH_RETRY; /* the name was given to another object under us */
+        return go_round(); /* the name was given to another object under us */
     }
     void *p = sys_mmap(len, PROT_READ | PROT_WRITE, fd);
     int err = errno;
     (void)close(fd); /* the mapping keeps what it needs */
     if (p == MAP_FAILED) {
         os_reason(why, cfg->name, "mmap", err);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     *out = p;
-    return DLLMEM_OK;
+    return done(DLLMEM_OK);
 }
 
-/* Asks the core what the mapped object is (dllmem_adopt); RETRY becomes
- * ATTACH_RETRY, a refusal its status. */
-static dllmem_status adopt(struct dllmem_segment *seg, void *p, uint64_t object_bytes,
-                           enum dllmem_adopt_role role, enum dllmem_adopt_verdict *verdict,
-                           struct dllmem_reason *why)
+/* Asks the core what the mapped object is (dllmem_adopt); RETRY goes round,
+ * a refusal is done with its status. */
+static struct step adopt(struct dllmem_segment *seg, void *p, uint64_t object_bytes,
+                         enum dllmem_adopt_role role, enum dllmem_adopt_verdict *verdict,
+                         struct dllmem_reason *why)
 {
     dllmem_status refusal = DLLMEM_OK;
     *verdict = dllmem_adopt(seg, p, object_bytes, role, 0u, &refusal, why);
     switch (*verdict) {
     case DLLMEM_ADOPT_USE:
-    case DLLMEM_ADOPT_INIT: return DLLMEM_OK;
-    case DLLMEM_ADOPT_RETRY: return ATTACH_RETRY;
+    case DLLMEM_ADOPT_INIT: return done(DLLMEM_OK);
+    case DLLMEM_ADOPT_RETRY: return go_round();
     case DLLMEM_ADOPT_REFUSE: break;
     }
-    return refusal;
+    return done(refusal);
 }
 
 /* Holding DMS exclusively: nobody else is attached. The core decides whether
  * the object is ours to reset; if so it is emptied, given this process's
  * size and initialized. */
-static dllmem_status init_as_first(int fd, const struct stat *sb, const struct dllmem_config *cfg,
-                                   struct dllmem_segment *seg, struct dllmem_reason *why)
+static struct step init_as_first(int fd, const struct stat *sb, const struct dllmem_config *cfg,
+                                 struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     uint64_t want = dllmem_mapping_bytes(cfg->data_bytes);
     enum dllmem_adopt_verdict verdict;
@@ -409,51 +427,50 @@ static dllmem_status init_as_first(int fd, const struct stat *sb, const struct d
         void *look = sys_mmap((size_t)sb->st_size, PROT_READ, fd);
         if (look == MAP_FAILED) {
             os_reason(why, cfg->name, "mmap", errno);
-            return DLLMEM_OS_ERROR;
+            return done(DLLMEM_OS_ERROR);
         }
-        dllmem_status st =
-            adopt(seg, look, (uint64_t)sb->st_size, DLLMEM_ROLE_ALONE, &verdict, why);
+        struct step st = adopt(seg, look, (uint64_t)sb->st_size, DLLMEM_ROLE_ALONE, &verdict, why);
         (void)munmap(look, (size_t)sb->st_size);
-        if (st != DLLMEM_OK)
+        if (!step_ok(st))
             return st;
         test_step("inspected");
         /* Truncating to zero and back zero-fills in O(1), whatever the size. */
         if (sys_ftruncate(fd, 0) != 0) {
             os_reason(why, cfg->name, "ftruncate", errno);
-            return DLLMEM_OS_ERROR;
+            return done(DLLMEM_OS_ERROR);
         }
         test_step("emptied");
     }
     if ((sb->st_mode & 0777) != 0600 && fchmod(fd, 0600) != 0) {
         os_reason(why, cfg->name, "fchmod", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     if ((sb->st_mode & 0777) != 0600)
         test_step("mode-set");
     if (sys_ftruncate(fd, (off_t)want) != 0) {
         os_reason(why, cfg->name, "ftruncate", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     test_step("sized");
     void *p = NULL;
-    dllmem_status st = map_object(fd, cfg, (size_t)want, &p, why);
-    if (st == DLLMEM_OK) {
+    struct step st = map_object(fd, cfg, (size_t)want, &p, why);
+    if (step_ok(st)) {
         test_step("mapped");
         st = adopt(seg, p, want, DLLMEM_ROLE_CREATED, &verdict, why);
-        if (st != DLLMEM_OK)
+        if (!step_ok(st))
             (void)munmap(p, (size_t)want);
         else
             test_step("initialized");
     }
-    if (st != DLLMEM_OK)
+    if (!step_ok(st))
         (void)ftruncate(fd, 0); /* we emptied or created it: leave it empty */
     return st;
 }
 
 /* Holding DMS shared: others are attached. Used as it is, or refused
  * untouched; the core decides which. */
-static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
-                          struct dllmem_segment *seg, struct dllmem_reason *why)
+static struct step join(int fd, const struct stat *sb, const struct dllmem_config *cfg,
+                        struct dllmem_segment *seg, struct dllmem_reason *why)
 {
     enum dllmem_adopt_verdict verdict;
     if (sb->st_size == 0) /* its initializer died before sizing it */
@@ -466,21 +483,21 @@ static dllmem_status join(int fd, const struct stat *sb, const struct dllmem_con
     int live = any_slot_held(fd);
     if (live < 0) {
         os_reason(why, cfg->name, "fcntl(getlk)", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     if (live == 0)
-        return ATTACH_RETRY;
+        return go_round();
     if ((sb->st_mode & 077) != 0) {
         dllmem_reason_set(why, "\"%s\" has mode 0%o: other users can reach it", cfg->name,
                           (unsigned)(sb->st_mode & 0777));
-        return DLLMEM_INSECURE;
+        return done(DLLMEM_INSECURE);
     }
     void *p = NULL;
-    dllmem_status st = map_object(fd, cfg, (size_t)sb->st_size, &p, why);
-    if (st != DLLMEM_OK)
+    struct step st = map_object(fd, cfg, (size_t)sb->st_size, &p, why);
+    if (!step_ok(st))
         return st;
     st = adopt(seg, p, (uint64_t)sb->st_size, DLLMEM_ROLE_JOINING, &verdict, why);
-    if (st != DLLMEM_OK)
+    if (!step_ok(st))
         (void)munmap(p, (size_t)sb->st_size);
     return st;
 }
@@ -507,28 +524,28 @@ static dllmem_status wait_shared(int fd, const char *name, struct dllmem_reason 
     }
 }
 
-static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
-                               struct dllmem_reason *why)
+static struct step attach_fd(int fd, const struct dllmem_config *cfg, struct dllmem_segment *seg,
+                             struct dllmem_reason *why)
 {
     struct stat sb;
     if (sys_fstat(fd, &sb) != 0) {
         os_reason(why, cfg->name, "fstat", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     dllmem_status st = check_object(&sb, cfg->name, why);
     if (st != DLLMEM_OK)
-        return st;
+        return done(st);
 
     enum lock_result alone = lock_byte(fd, LOCK_DMS, F_WRLCK); /* exclusive: nobody attached */
     if (alone == LOCK_ERROR) {
         os_reason(why, cfg->name, "fcntl(lock)", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     test_step(alone == LOCK_TAKEN ? "locked" : "busy");
     if (alone == LOCK_BUSY) {
         st = wait_shared(fd, cfg->name, why);
         if (st != DLLMEM_OK)
-            return st;
+            return done(st);
         test_step("shared");
         /* What held DMS may have died holding it: an initializer about to
          * reset an abandoned segment (its dead session's string and mode
@@ -539,7 +556,7 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
         enum lock_result upgraded = lock_byte(fd, LOCK_DMS, F_WRLCK);
         if (upgraded == LOCK_ERROR) {
             os_reason(why, cfg->name, "fcntl(lock)", errno);
-            return DLLMEM_OS_ERROR;
+            return done(DLLMEM_OS_ERROR);
         }
         if (upgraded == LOCK_TAKEN)
             alone = LOCK_TAKEN;
@@ -547,23 +564,23 @@ static dllmem_status attach_fd(int fd, const struct dllmem_config *cfg, struct d
     /* Locked: now the object cannot change hands; look at it again. */
     if (sys_fstat(fd, &sb) != 0) {
         os_reason(why, cfg->name, "fstat", errno);
-        return DLLMEM_OS_ERROR;
+        return done(DLLMEM_OS_ERROR);
     }
     if (sb.st_nlink == 0)
-        return ATTACH_RETRY; /* the last detacher unlinked it under us */
+        return go_round(); /* the last detacher unlinked it under us */
     if (alone == LOCK_TAKEN) {
-        st = init_as_first(fd, &sb, cfg, seg, why);
-        if (st != DLLMEM_OK)
-            return st;
+        struct step first = init_as_first(fd, &sb, cfg, seg, why);
+        if (!step_ok(first))
+            return first;
         if (lock_byte(fd, LOCK_DMS, F_RDLCK) != LOCK_TAKEN) { /* downgrade: let others in */
             os_reason(why, cfg->name, "fcntl(downgrade)", errno);
             (void)munmap(seg->base, (size_t)seg->mapping_bytes);
             (void)ftruncate(fd, 0); /* just initialized, holds nothing: let it be removed */
             seg->base = NULL;
-            return DLLMEM_OS_ERROR;
+            return done(DLLMEM_OS_ERROR);
         }
         test_step("downgraded");
-        return DLLMEM_OK;
+        return done(DLLMEM_OK);
     }
     return join(fd, &sb, cfg, seg, why);
 }
@@ -642,12 +659,12 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
         if (fd < 0)
             return open_failure(cfg, errno, why);
         test_step("opened");
-        dllmem_status st = attach_fd(fd, cfg, seg, why);
-        if (st == DLLMEM_OK) {
+        struct step round_st = attach_fd(fd, cfg, seg, why);
+        if (step_ok(round_st)) {
             g_os.fd = fd;
             g_os.slot = 0;
             seg->os = &g_os;
-            st = claim_slot(seg);
+            dllmem_status st = claim_slot(seg);
             if (st == DLLMEM_OK) {
                 test_step("slot");
                 return DLLMEM_OK;
@@ -660,11 +677,11 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
             dllmem_os_detach(seg);
             return DLLMEM_OS_ERROR;
         }
-        if (st != ATTACH_RETRY)
+        if (!round_st.again)
             discard_if_empty(fd, oname.text);
         (void)close(fd);
-        if (st != ATTACH_RETRY)
-            return st;
+        if (!round_st.again)
+            return round_st.status;
         sleep_ns(backoff_ns(round));
     }
     dllmem_reason_set(why, "\"%s\" kept being removed or abandoned during attach (%d rounds)",

@@ -1,16 +1,19 @@
-/* The child roles: a worker that loads the library itself (so its load-time
- * attach races everyone else's) and writes or reads self-checking messages,
- * a holder that keeps the segment for the whole run and accounts for its
- * Sets, and a trivial child for the spawn baseline. */
+/* The child roles the harness and the stress runner share (libuv's TASKS[]),
+ * and the one dispatcher. A worker loads the library itself (so its
+ * load-time attach races everyone else's) and writes or reads self-checking
+ * messages; a holder keeps the segment for a whole stress run and accounts
+ * for its Sets; get prints the string; trivial is the spawn baseline. Every
+ * role reports in the line protocol of shim.h. */
 #define _DEFAULT_SOURCE
 #include "shim.h"
-#include "stress.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(_WIN32)
+#    include <fcntl.h>
+#    include <io.h>
 #    include <windows.h>
 #else
 #    include <sys/time.h>
@@ -18,19 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t stress_now_ns(void)
+uint64_t shim_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t xorshift(uint32_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 17;
-    *s ^= *s << 5;
-    return *s;
 }
 
 /* This worker's view of the segment's control words (docs/layout.md), when
@@ -152,7 +147,7 @@ static void make_overlong(dllmem_unit *buf, size_t cap, uint32_t id, uint32_t se
     buf[2 * cap - 1] = 0;
 }
 
-/* What one worker has seen so far; sent as P and D lines (stress.h). */
+/* What one worker has seen so far; sent as P and D lines (shim.h). */
 struct tally {
     long ops, verified, torn, lost, untouched, overlapped, changed, initial_empty;
 };
@@ -164,20 +159,34 @@ static void send_tally(char tag, const struct tally *t, const char *tail)
     fflush(stdout);
 }
 
-/* argv: LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset] */
-int stress_child_main(int argc, char **argv)
+struct worker_args {
+    const char *library;
+    bool writer;
+    uint32_t id;
+    long ops; /* 0 = until duration_ms passes */
+    long duration_ms;
+};
+
+/* worker LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset]
+ * [quiet]: a writer (w) stores self-checking messages of random length, a
+ * reader (r) reads into a poisoned buffer and classifies every read; OPS of
+ * them, or for DURATION_MS. KILL_AFTER_US > 0 arms its own SIGKILL (aimed at
+ * its write window with killinset). quiet: no P lines, for a parent that
+ * reads the tally from the D line alone (the harness). */
+static int role_worker(int argc, char **argv)
 {
     if (argc < 6)
-        return STRESS_USAGE;
-    bool overlong = false, kill_in_set = false;
+        return SHIM_ROLE_USAGE;
+    bool overlong = false, kill_in_set = false, quiet = false;
     for (int i = 6; i < argc; i++) {
         overlong = overlong || strcmp(argv[i], "overlong") == 0;
         kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
+        quiet = quiet || strcmp(argv[i], "quiet") == 0;
     }
-    uint64_t t0 = stress_now_ns();
+    uint64_t t0 = shim_now_ns();
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
-    struct stress_child_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
-                                  strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
+    struct worker_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
+                            strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
     /* Every line is flushed as written: Windows has no line buffering (setvbuf
      * _IOLBF with size 0 fails there and a pipe stays fully buffered), so a
      * line would otherwise reach the runner late, or never if it kills us. */
@@ -190,25 +199,25 @@ int stress_child_main(int argc, char **argv)
     if (!shim_lib_load(&lib, a.library, err, sizeof err)) {
         printf("E load %s\n", err);
         fflush(stdout);
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     }
-    uint64_t t1 = stress_now_ns();
+    uint64_t t1 = shim_now_ns();
     printf("A %llu\n", (unsigned long long)(t1 - t0));
     fflush(stdout);
     if (shim_lib_is_extended(&lib) && lib.x_attach_status() != DLLMEM_OK) {
         printf("E attach %s\n", lib.x_attach_reason());
         fflush(stdout);
         shim_lib_unload(&lib);
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     }
 
-    size_t cap = shim_lib_is_extended(&lib) ? lib.x_capacity() : 2048;
+    size_t cap = shim_lib_capacity(&lib);
     const char *name = getenv("DLLMEM_NAME");
     if (name != NULL)
         shim_peer_open(&g_peer, name, cap);           /* seq stays NULL without the layout */
     dllmem_unit *buf = malloc(2 * cap * sizeof *buf); /* room for over-long strings */
     if (buf == NULL)
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     uint32_t rng = a.id * 2654435761u ^ (uint32_t)getpid();
     if (rng == 0)
         rng = 1;
@@ -217,10 +226,10 @@ int stress_child_main(int argc, char **argv)
     uint32_t last_w = 0, last_s = 0;
     uint64_t deadline = t1 + (uint64_t)a.duration_ms * 1000000u;
     for (;;) {
-        if (a.ops > 0 ? t.ops >= a.ops : stress_now_ns() >= deadline)
+        if (a.ops > 0 ? t.ops >= a.ops : shim_now_ns() >= deadline)
             break;
         if (a.writer) {
-            uint32_t r = xorshift(&rng);
+            uint32_t r = shim_rand(&rng);
             if (overlong && r % 10u == 0) {
                 make_overlong(buf, cap, a.id, (uint32_t)t.ops);
             } else {
@@ -232,7 +241,8 @@ int stress_child_main(int argc, char **argv)
             lib.set(buf);
             g_in_set = 0;
             t.ops++;
-            send_tally('P', &t, ""); /* every Set: the parent accounts for each one */
+            if (!quiet)
+                send_tally('P', &t, ""); /* every Set: the parent accounts for each one */
             continue;
         }
         /* Reader: a poisoned buffer, the sequence word around the read. */
@@ -271,7 +281,7 @@ int stress_child_main(int argc, char **argv)
             else
                 t.torn++;
         }
-        if (bad || t.ops % PROGRESS_OPS == 0)
+        if (!quiet && (bad || t.ops % SHIM_PROGRESS_OPS == 0))
             send_tally('P', &t, ""); /* a bad read at once: we may be killed */
     }
     free(buf);
@@ -280,43 +290,43 @@ int stress_child_main(int argc, char **argv)
     /* Its own life so far (load, work, unload): what the parent's random
      * kill moments are drawn from. */
     char tail[32];
-    snprintf(tail, sizeof tail, " %llu", (unsigned long long)(stress_now_ns() - t0));
+    snprintf(tail, sizeof tail, " %llu", (unsigned long long)(shim_now_ns() - t0));
     send_tally('D', &t, tail);
-    return STRESS_OK;
+    return SHIM_ROLE_OK;
 }
 
 #if !defined(_WIN32)
 static volatile sig_atomic_t g_holder_stop;
-static void holder_stop(int sig)
+static void on_holder_stop(int sig)
 {
     (void)sig;
     g_holder_stop = 1;
 }
 #endif
 
-/* argv: LIBRARY (Windows: LIBRARY STOP_EVENT RUNNER_PID). Attaches before
+/* holder LIBRARY (Windows: LIBRARY STOP_EVENT RUNNER_PID). Attaches before
  * any worker, prints "H <sequence> <capacity>", holds the segment until
  * SIGTERM (Windows: the runner's named event is set) or the runner is gone,
  * then prints "F <sequence> <kind of a final read> <its length>" and detaches.
  * The sequence (dllmem_get_info: completed Sets) is "-" without the extended
  * API. */
-int stress_holder_main(int argc, char **argv)
+static int role_holder(int argc, char **argv)
 {
 #if defined(_WIN32)
     if (argc < 3)
-        return STRESS_USAGE;
+        return SHIM_ROLE_USAGE;
     HANDLE stop[2] = {OpenEventA(SYNCHRONIZE, FALSE, argv[1]),
                       OpenProcess(SYNCHRONIZE, FALSE, (DWORD)strtoul(argv[2], NULL, 10))};
     if (stop[0] == NULL || stop[1] == NULL) {
         printf("E holder cannot open the runner's event or process (error %lu)\n",
                (unsigned long)GetLastError());
         fflush(stdout);
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     }
 #else
     if (argc < 1)
-        return STRESS_USAGE;
-    signal(SIGTERM, holder_stop);
+        return SHIM_ROLE_USAGE;
+    signal(SIGTERM, on_holder_stop);
 #endif
     setvbuf(stdout, NULL, _IOLBF, 0);
     shim_lib lib;
@@ -324,10 +334,10 @@ int stress_holder_main(int argc, char **argv)
     if (!shim_lib_load(&lib, argv[0], err, sizeof err)) {
         printf("E load %s\n", err);
         fflush(stdout);
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     }
     bool ext = shim_lib_is_extended(&lib);
-    size_t cap = ext ? lib.x_capacity() : 2048;
+    size_t cap = shim_lib_capacity(&lib);
     dllmem_info info;
     if (ext && lib.x_get_info(&info) == DLLMEM_OK)
         printf("H %llu %zu\n", (unsigned long long)info.sequence, cap);
@@ -346,7 +356,7 @@ int stress_holder_main(int argc, char **argv)
 #endif
     dllmem_unit *buf = malloc(cap * sizeof *buf);
     if (buf == NULL)
-        return STRESS_RUNNER_ERROR;
+        return SHIM_ROLE_ERROR;
     shim_poison(buf, cap);
     lib.get(buf, (uint32_t)cap);
     size_t n = 0;
@@ -358,7 +368,73 @@ int stress_holder_main(int argc, char **argv)
     fflush(stdout);
     free(buf);
     shim_lib_unload(&lib);
-    return STRESS_OK;
+    return SHIM_ROLE_OK;
 }
 
-int stress_trivial_main(void) { return 0; }
+/* get LIBRARY: prints the string as it reads (units above 127 as '?'), one
+ * line: "\n" when it is empty. */
+static int role_get(int argc, char **argv)
+{
+    if (argc < 1)
+        return SHIM_ROLE_USAGE;
+    shim_lib lib;
+    char err[512];
+    if (!shim_lib_load(&lib, argv[0], err, sizeof err)) {
+        fprintf(stderr, "role: %s\n", err);
+        return SHIM_ROLE_ERROR;
+    }
+    size_t cap = shim_lib_capacity(&lib);
+    dllmem_unit *buf = calloc(cap, sizeof *buf);
+    char *text = malloc(cap + 1u);
+    if (buf == NULL || text == NULL) {
+        free(buf);
+        free(text);
+        shim_lib_unload(&lib);
+        return SHIM_ROLE_ERROR;
+    }
+    lib.get(buf, (uint32_t)cap);
+    size_t n = 0;
+    for (; n < cap && buf[n] != 0; n++)
+        text[n] = (char)(buf[n] < 128 ? buf[n] : '?');
+    text[n] = 0;
+    printf("%s\n", text);
+    fflush(stdout);
+    free(text);
+    free(buf);
+    shim_lib_unload(&lib);
+    return SHIM_ROLE_OK;
+}
+
+/* trivial: does nothing; the spawn baseline. */
+static int role_trivial(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return SHIM_ROLE_OK;
+}
+
+const shim_role shim_common_roles[] = {
+    {"worker", role_worker},
+    {"holder", role_holder},
+    {"get", role_get},
+    {"trivial", role_trivial},
+    {NULL, NULL},
+};
+
+bool shim_role_dispatch(int argc, char **argv, const shim_role *const *tables, int *rc)
+{
+    if (argc < 3 || strcmp(argv[1], "--role") != 0)
+        return false;
+#if defined(_WIN32)
+    _setmode(_fileno(stdout), _O_BINARY); /* "\n" stays "\n" on the pipe */
+#endif
+    for (const shim_role *const *t = tables; *t != NULL; t++)
+        for (const shim_role *r = *t; r->name != NULL; r++)
+            if (strcmp(r->name, argv[2]) == 0) {
+                *rc = r->main(argc - 3, argv + 3);
+                return true;
+            }
+    fprintf(stderr, "unknown role %s\n", argv[2]);
+    *rc = SHIM_ROLE_USAGE;
+    return true;
+}
