@@ -220,7 +220,7 @@ VARIANTS = [
              "harness:BusyExit.ExitWhileAThreadIsInsideSetOrGetIsClean"]),
     Variant("join-without-liveness",
             "an attacher joins a segment no living process is attached to (what the dead left)",
-            [Edit(POSIX, "    if (live == 0)\n        return ATTACH_RETRY;\n",
+            [Edit(POSIX, "    if (live == 0)\n        return go_round();\n",
                   "    (void)live; /* ZOO: joined whoever holds it */\n")],
             [CRASHPOINT_ATTACH]),
 ]
