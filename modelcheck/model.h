@@ -46,7 +46,7 @@ static void model_store(void);
 static _Atomic uint64_t area_d[(CAP + 3u) / 4u], area_s[(CAP + 3u) / 4u];
 static struct dllmem_ctl ctl;
 static struct dllmem_segment seg;
-static pthread_mutex_t writer_lock;
+static pthread_mutex_t writer_mutex; /* the backend's writer lock */
 
 /* Strings: A has a surrogate pair across words 0 and 1 and, with CAP 9,
  * fills both words and ends in the trailing unit (with CAP 8 it is one unit
@@ -80,7 +80,7 @@ static atomic_int writer_gone; /* the stopper finished or died */
 static void model_die(void)
 {
     atomic_store_explicit(&stopped_k1, t_stores + 1, memory_order_relaxed);
-    pthread_mutex_unlock(&writer_lock); /* the kernel drops a dead holder's lock */
+    pthread_mutex_unlock(&writer_mutex); /* the kernel drops a dead holder's lock */
     atomic_store_explicit(&writer_gone, 1, memory_order_release);
     pthread_exit(NULL);
 }
@@ -94,7 +94,7 @@ static void model_store(void)
 dllmem_status dllmem_os_writer_lock(struct dllmem_segment *s)
 {
     (void)s;
-    pthread_mutex_lock(&writer_lock);
+    pthread_mutex_lock(&writer_mutex);
     if (t_stop_after == 0)
         model_die();
     return DLLMEM_OK;
@@ -103,14 +103,14 @@ dllmem_status dllmem_os_writer_lock(struct dllmem_segment *s)
 void dllmem_os_writer_unlock(struct dllmem_segment *s)
 {
     (void)s;
-    pthread_mutex_unlock(&writer_lock);
+    pthread_mutex_unlock(&writer_mutex);
 }
 
 void dllmem_os_yield(void) {}
 
 static void model_init(void)
 {
-    pthread_mutex_init(&writer_lock, NULL);
+    pthread_mutex_init(&writer_mutex, NULL);
     seg.base = (unsigned char *)area_d;
     seg.ctl = &ctl;
     seg.data = (dllmem_unit *)area_d;
