@@ -124,6 +124,15 @@ TEST_P(FaultSweep, AttachEitherWorksOrFailsCleanly) {
     EXPECT_EQ(GetAll(), text("after"));
   } else {
     EXPECT_NE(why.find(f.call), std::string::npos) << spec << ": " << why;
+#if !defined(_WIN32)
+    // "CALL[(what)] on "NAME" failed: ...": the call first, then the segment.
+    const size_t on = why.find(" on \"" + name_ + "\" failed: ");
+    EXPECT_NE(on, std::string::npos) << spec << ": the reason does not name the segment: " << why;
+    if (on != std::string::npos) {
+      EXPECT_EQ(why.rfind(f.call, on), 0u)
+          << spec << ": the reason does not start with the call: " << why;
+    }
+#endif
     units s = widen("ignored"), out(8, 0xAAAA);
     lib_.set(s.data());
     lib_.get(out.data(), 8);
