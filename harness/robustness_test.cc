@@ -145,6 +145,7 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
   size_t full = 5;
   EXPECT_EQ(lib_.x_get(out.data(), out.size(), &full), DLLMEM_TIMEOUT);
   EXPECT_EQ(out[0], 0);
+  EXPECT_EQ(full, 0u) << "a failed Get left a length the caller could believe";
 
   shim_child_kill(&writer, SIGKILL);  // before detaching, so this process is the last
   shim_child_wait(&writer, 10000, nullptr, 0);

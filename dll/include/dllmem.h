@@ -118,7 +118,8 @@ DLLMEM_API dllmem_status DLLMEM_CALL dllmem_set(const dllmem_unit *str, size_t l
 /* snprintf-style: copies at most cch units including the terminator and sets
  * *full_len (may be NULL) to the stored length in units, terminator excluded.
  * buf == NULL or cch == 0 writes nothing and only reports the length.
- * Returns DLLMEM_TRUNCATED when the buffer was too small. */
+ * Returns DLLMEM_TRUNCATED when the buffer was too small. On any failure
+ * buf (if given) holds the empty string and *full_len is 0. */
 DLLMEM_API dllmem_status DLLMEM_CALL dllmem_get(dllmem_unit *buf, size_t cch, size_t *full_len);
 
 /* Capacity in units, terminator included (data size / 2); 0 when not attached. */
