@@ -1086,6 +1086,18 @@ def main():
         t0 = time.monotonic()
         env = dict(base_env)
         if m.engine == "mull":
+            if current_file:
+                # The last block's source mutants rebuilt their files with
+                # Mull idle: without a rebuild those objects lack Mull's
+                # mutants, and every Mull mutant in them would "survive".
+                restore(current_file)
+                current_file = None
+                for dirpath, _, files in os.walk(os.path.join(src, "dll", "src")):
+                    for name in files:
+                        os.utime(os.path.join(dirpath, name))
+                if not t.build("build-restore.log"):
+                    log("mutation: the restored tree does not build; stopping")
+                    return 3
             env[m.id] = "1"
         else:
             if current_file and current_file != m.file:
