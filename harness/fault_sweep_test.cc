@@ -120,6 +120,14 @@ TEST_P(FaultSweep, AttachEitherWorksOrFailsCleanly) {
     EXPECT_NE(st, DLLMEM_OK) << spec << ": the call is on the attach path, yet attach worked";
   }
   if (st == DLLMEM_OK) {
+#if !defined(_WIN32)
+    // An attach that worked holds its slot: the kernel counts it (and the
+    // holder, if any); one without its slot would count as nobody.
+    dllmem_info info;
+    ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+    EXPECT_EQ(info.attached, f.scene == Scene::kHeld ? 2 : 1)
+        << spec << ": attached without a slot";
+#endif
     SetUnits(widen("after"));  // the injected call was not on the path, or retried
     EXPECT_EQ(GetAll(), text("after"));
   } else {
