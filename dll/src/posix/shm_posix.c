@@ -319,7 +319,7 @@ struct object_name {
 
 static struct object_name object_name(const char *name)
 {
-    struct object_name o;
+    struct object_name o = {{0}};
     (void)dllmem_object_name(o.text, sizeof o.text, name, "");
     return o;
 }
