@@ -77,7 +77,9 @@ BENCHMARK(TwoMemcpy)->Arg(0)->Arg(16)->Arg(256)->Arg(kCap - 1);
 struct Holder {
   int fd = -1;
   void Take() {
-    fd = shm_open(("/" + g_name).c_str(), O_RDWR, 0);
+    char on[512];
+    if (!shim_object_name(on, sizeof on, g_name.c_str(), "")) abort();
+    fd = shm_open(on, O_RDWR, 0);
     struct flock fl {};
     fl.l_type = F_RDLCK;
     fl.l_whence = SEEK_SET;

@@ -1,6 +1,7 @@
 /* Parts of the fuzz API that do not depend on the build under test. */
 #define _GNU_SOURCE
 #include "fuzz_api.h"
+#include "object_name.h"
 
 #include <string.h>
 #include <unistd.h>
@@ -10,7 +11,7 @@ static char g_object[300];
 const char *fz_object_name(void)
 {
     const char *n = getenv("DLLMEM_NAME");
-    snprintf(g_object, sizeof g_object, "/%s", n != NULL ? n : "");
+    (void)dllmem_object_name(g_object, sizeof g_object, n != NULL ? n : "", "");
     return g_object;
 }
 

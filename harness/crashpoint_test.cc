@@ -360,7 +360,7 @@ class CrashPointInit : public CrashPoint, public ::testing::WithParamInterface<I
     if (!shim_child_read_line(&holder, 10000, line, sizeof line))
       return "the holder never got ready";
     if (!KillChild(&holder)) return "the holder did not die by SIGKILL";
-    int fd = shm_open(("/" + name_).c_str(), O_RDWR, 0);
+    int fd = shm_open(ObjectName(name_).c_str(), O_RDWR, 0);
     if (fd < 0) return "the abandoned object is not there";
     bool ok = fchmod(fd, mode) == 0;
     close(fd);

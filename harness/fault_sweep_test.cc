@@ -71,7 +71,7 @@ bool NothingLeft(const std::string &name) {
 #if defined(_WIN32)
   for (const char *suffix : {"", ".dllmem-lock", ".dllmem-attach"}) {
     std::wstring wide;
-    for (char c : "Local\\" + name + suffix) wide.push_back(static_cast<wchar_t>(c));
+    for (char c : ObjectName(name, suffix)) wide.push_back(static_cast<wchar_t>(c));
     HANDLE h = OpenMutexW(SYNCHRONIZE, FALSE, wide.c_str());
     if (h == nullptr) h = OpenFileMappingW(FILE_MAP_READ, FALSE, wide.c_str());
     if (h != nullptr) {

@@ -124,6 +124,12 @@ void ReadTally::Merge(const ReadTally &o) {
   changes += o.changes;
 }
 
+std::string ObjectName(const std::string &name, const char *suffix) {
+  char out[512];
+  if (!shim_object_name(out, sizeof out, name.c_str(), suffix)) ADD_FAILURE() << "name too long";
+  return out;
+}
+
 std::string ReadTally::Describe() const {
   return std::to_string(reads) + " reads: " + std::to_string(messages) + " whole messages, " +
          std::to_string(empty) + " empty (lost values), " + std::to_string(untouched) +

@@ -22,6 +22,10 @@ units make_units(size_t n, dllmem_unit fill_base = 'a');  // n units cycling a..
 units widen(const char *ascii);                           // with its terminator
 units text(const char *ascii);                            // without: what GetAll returns
 
+// The OS's name for segment name's object, plus suffix: the library's rule
+// (dll/src/object_name.h, through shim_object_name).
+std::string ObjectName(const std::string &name, const char *suffix = "");
+
 class LibraryTest : public ::testing::Test {
  protected:
   void SetUp() override;

@@ -167,7 +167,7 @@ TEST_F(Extended, TheDefaultNameIsPrivateToTheUser) {
 // An attacher that finds the segment locked by an initializer or remover for
 // longer than the wait bound gives up with TIMEOUT instead of hanging.
 TEST_F(LockTimeout, AnInitializerThatNeverFinishesMakesAttachTimeOut) {
-  int fd = shm_open(("/" + name_).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  int fd = shm_open(ObjectName(name_).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);
   struct flock fl {};
   fl.l_type = F_WRLCK;  // byte 0 exclusive: "initializing"
@@ -179,13 +179,13 @@ TEST_F(LockTimeout, AnInitializerThatNeverFinishesMakesAttachTimeOut) {
   EXPECT_EQ(lib_.x_attach_status(), DLLMEM_TIMEOUT) << lib_.x_attach_reason();
   Unload();
   close(fd);
-  shm_unlink(("/" + name_).c_str());
+  shm_unlink(ObjectName(name_).c_str());
 }
 
 // An attacher that keeps finding a segment whose initializer died before
 // sizing it (shared holders, size 0) retries a bounded number of times.
 TEST_F(LockTimeout, AnObjectThatNeverGetsInitializedEndsTheAttachInTime) {
-  int fd = shm_open(("/" + name_).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+  int fd = shm_open(ObjectName(name_).c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   ASSERT_GE(fd, 0);
   struct flock fl {};
   fl.l_type = F_RDLCK;  // byte 0 shared: "attached", yet the object is empty
@@ -200,7 +200,7 @@ TEST_F(LockTimeout, AnObjectThatNeverGetsInitializedEndsTheAttachInTime) {
             5);
   Unload();
   close(fd);
-  shm_unlink(("/" + name_).c_str());
+  shm_unlink(ObjectName(name_).c_str());
 }
 
 // ---- fork without exec (any build) ---------------------------------------------------

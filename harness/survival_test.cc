@@ -50,7 +50,7 @@ void KillOrphan(pid_t pid) {
 // True if some attach holds the object's lock byte `at` (the POSIX backend
 // holds byte 1 + slot for every attach).
 bool LockByteHeld(const std::string &name, off_t at) {
-  int fd = shm_open(("/" + name).c_str(), O_RDWR, 0600);
+  int fd = shm_open(ObjectName(name).c_str(), O_RDWR, 0600);
   if (fd < 0) return false;
   struct flock fl {};
   fl.l_type = F_WRLCK;

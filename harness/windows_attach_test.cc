@@ -1,6 +1,7 @@
 // Windows only: what attach makes of a mapping it did not create.
 #include <windows.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -64,7 +65,7 @@ TEST_F(WindowsAttach, AnotherSizeIsRefusedAndTheCreatorsBytesStayAsTheyWere) {
 // is still shared: the string at offset 0, no protocol.
 TEST_F(WindowsAttach, TheOriginalExamplesMappingIsUsedAsALegacyMapping) {
   HANDLE map = CreateFileMappingW(INVALID_HANDLE_VALUE, nullptr, PAGE_READWRITE, 0, 4096,
-                                  Wide("Local\\" + name_).c_str());
+                                  Wide(ObjectName(name_)).c_str());
   ASSERT_NE(map, nullptr);
   auto *view = static_cast<dllmem_unit *>(MapViewOfFile(map, FILE_MAP_ALL_ACCESS, 0, 0, 0));
   ASSERT_NE(view, nullptr);
@@ -83,6 +84,40 @@ TEST_F(WindowsAttach, TheOriginalExamplesMappingIsUsedAsALegacyMapping) {
   Unload();
   UnmapViewOfFile(view);
   CloseHandle(map);
+}
+
+// A name with a '\' names its own namespace: the library uses it as it is
+// (not "Local\Local\..."), and a peer going through the shim reaches the same
+// object: the bytes the library stored, under exactly that name. The names
+// are compared as text too: the kernel's Local and Global links make
+// "Local\Local\x" open the same object as "Local\x", so the open alone
+// cannot tell the rule from one that always prefixes.
+TEST_F(WindowsAttach, ANameWithItsOwnNamespaceIsOneObjectForTheLibraryAndAPeer) {
+  name_ = "Local\\" + name_;
+  shim_setenv("DLLMEM_NAME", name_.c_str());
+  Load();
+  ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
+  SetUnits(widen("spaced"));
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(std::string(info.path), name_);
+
+  // The object carries the name literally, as written, not a derived one.
+  HANDLE raw = OpenFileMappingW(FILE_MAP_READ, FALSE, Wide(name_).c_str());
+  EXPECT_NE(raw, nullptr) << "no mapping named " << name_;
+  if (raw != nullptr) CloseHandle(raw);
+
+  // The shim's peer view finds it and sees the library's string.
+  EXPECT_EQ(ObjectName(name_), name_);
+  const std::vector<unsigned char> peer = Snapshot(name_);
+  ASSERT_FALSE(peer.empty()) << "the shim cannot map " << name_;
+  std::vector<unsigned char> want;
+  for (const char *c = "spaced"; *c; c++) {
+    want.push_back(static_cast<unsigned char>(*c));
+    want.push_back(0);  // UTF-16LE
+  }
+  EXPECT_TRUE(std::search(peer.begin(), peer.end(), want.begin(), want.end()) != peer.end())
+      << "the peer's view does not hold the stored string";
 }
 
 }  // namespace

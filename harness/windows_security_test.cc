@@ -68,10 +68,10 @@ void ExpectOwnerOnly(HANDLE h, const char *what) {
 TEST_F(WindowsSecurity, TheMappingAndItsMutexAreOwnerOnly) {
   Load();
   ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
-  HANDLE map = OpenFileMappingW(READ_CONTROL, FALSE, Wide("Local\\" + name_).c_str());
+  HANDLE map = OpenFileMappingW(READ_CONTROL, FALSE, Wide(ObjectName(name_)).c_str());
   ExpectOwnerOnly(map, "mapping");
   CloseHandle(map);
-  HANDLE mutex = OpenMutexW(READ_CONTROL, FALSE, Wide("Local\\" + name_ + ".dllmem-lock").c_str());
+  HANDLE mutex = OpenMutexW(READ_CONTROL, FALSE, Wide(ObjectName(name_, ".dllmem-lock")).c_str());
   ExpectOwnerOnly(mutex, "writer mutex");
   CloseHandle(mutex);
 }
@@ -84,7 +84,7 @@ TEST_F(WindowsSecurity, AMappingOwnedBySomeoneElseIsRefused) {
                                                                    SDDL_REVISION_1, &sd, nullptr));
   SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
   HANDLE squat = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 8320,
-                                    Wide("Local\\" + name_).c_str());
+                                    Wide(ObjectName(name_)).c_str());
   LocalFree(sd);
   if (squat == nullptr) GTEST_SKIP() << "this platform will not create an object for another owner";
   PSID owner = nullptr;
@@ -124,7 +124,7 @@ HANDLE Precreate(bool mapping, const std::string &name, const std::wstring &sddl
                                                             nullptr))
     return nullptr;
   SECURITY_ATTRIBUTES sa = {sizeof sa, sd, FALSE};
-  std::wstring wide = Wide("Local\\" + name);
+  std::wstring wide = Wide(ObjectName(name));
   HANDLE h = mapping ? CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE, 0, 12288,
                                           wide.c_str())
                      : CreateMutexW(&sa, FALSE, wide.c_str());
@@ -173,7 +173,7 @@ TEST_F(WindowsSecurity, AMappingWithoutAnAccessListIsRefused) {
   TokenUserSid(&user);
   HANDLE h = Precreate(true, name_, Wide("O:" + user + "D:NO_ACCESS_CONTROL"));
   ASSERT_NE(h, nullptr);
-  HANDLE again = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, Wide("Local\\" + name_).c_str());
+  HANDLE again = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, Wide(ObjectName(name_)).c_str());
   if (again == nullptr) {
     CloseHandle(h);
     GTEST_SKIP() << "this platform grants nobody access to an object without a DACL (Wine)";
@@ -267,7 +267,7 @@ class MutexHolder {
 // stopped inside its own attach) fails this attach with TIMEOUT within about
 // a second, not after 10 s, and the exports stay safe.
 TEST_F(WindowsSecurity, AHeldAttachLockEndsTheAttachWithTimeoutWithinASecond) {
-  MutexHolder peer(Wide("Local\\" + name_ + ".dllmem-attach"));
+  MutexHolder peer(Wide(ObjectName(name_, ".dllmem-attach")));
   ASSERT_TRUE(peer.held());
   auto t0 = std::chrono::steady_clock::now();
   Load();

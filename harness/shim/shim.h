@@ -165,6 +165,10 @@ void shim_guard_free(dllmem_unit *p, size_t n);
  * "dllmem-t<run>-<pid>-<n>-<tag>" when SHIM_NAME_RUN=<run> is set, so a script
  * running many harness processes can remove exactly its own run's objects. */
 void shim_unique_name(char *out, size_t len, const char *tag);
+/* The name the OS knows segment name's object by (suffix "" for the mapping;
+ * ".dllmem-lock", ".dllmem-attach" for the Windows mutexes): the library's
+ * own rule, dll/src/object_name.h. false if it does not fit in len bytes. */
+bool shim_object_name(char *out, size_t len, const char *name, const char *suffix);
 bool shim_segment_exists(const char *name);
 /* Removes a leftover object; returns true if there was one. */
 bool shim_segment_remove(const char *name);

@@ -5,8 +5,14 @@
 #include "shim.h"
 
 #include "layout.h"
+#include "object_name.h"
 
 #include <string.h>
+
+bool shim_object_name(char *out, size_t len, const char *name, const char *suffix)
+{
+    return dllmem_object_name(out, len, name, suffix);
+}
 
 shim_layout shim_layout_of(uint32_t data_bytes)
 {

@@ -21,8 +21,6 @@ void shim_unique_name(char *out, size_t len, const char *tag)
         snprintf(out, len, "dllmem-t%ld-%u-%s", (long)getpid(), counter++, tag);
 }
 
-static void oname(char *out, size_t len, const char *name) { snprintf(out, len, "/%s", name); }
-
 bool shim_segment_stat(const char *name, uint64_t *size, unsigned *mode, unsigned *uid)
 {
     char path[512];
@@ -59,7 +57,8 @@ void *shim_segment_map(const char *name, uint64_t *size)
 {
     char on[512];
     struct stat sb;
-    oname(on, sizeof on, name);
+    if (!shim_object_name(on, sizeof on, name, ""))
+        return NULL;
     int fd = shm_open(on, O_RDWR, 0);
     if (fd < 0)
         return NULL;
@@ -82,7 +81,8 @@ void shim_segment_unmap(void *p, uint64_t size)
 bool shim_segment_create(const char *name, uint64_t size, unsigned char fill, unsigned mode)
 {
     char on[512];
-    oname(on, sizeof on, name);
+    if (!shim_object_name(on, sizeof on, name, ""))
+        return false;
     int fd = shm_open(on, O_RDWR | O_CREAT | O_EXCL, mode);
     if (fd < 0)
         return false;

@@ -24,8 +24,8 @@ static HANDLE open_mapping(const char *name, DWORD access)
 {
     wchar_t wide[512];
     char full[512];
-    snprintf(full, sizeof full, "Local\\%s", name);
-    if (MultiByteToWideChar(CP_UTF8, 0, full, -1, wide, 512) == 0)
+    if (!shim_object_name(full, sizeof full, name, "") ||
+        MultiByteToWideChar(CP_UTF8, 0, full, -1, wide, 512) == 0)
         return NULL;
     return OpenFileMappingW(access, FALSE, wide);
 }

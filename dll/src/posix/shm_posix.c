@@ -26,6 +26,7 @@
 
 #include "../backend.h"
 #include "../entry.h"
+#include "../object_name.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -310,15 +311,16 @@ static void os_reason(struct dllmem_reason *why, const char *name, const char *c
 
 /* ---- attach -------------------------------------------------------------------- */
 
-/* The name shm_open takes for the object: "/" + the configured name. */
+/* The name shm_open takes for the object (object_name.h has the rule); room
+ * for the prefix and any name config.c accepts, so it always fits. */
 struct object_name {
     char text[DLLMEM_NAME_MAX + 2];
 };
 
 static struct object_name object_name(const char *name)
 {
-    struct object_name o;
-    (void)snprintf(o.text, sizeof o.text, "/%s", name);
+    struct object_name o = {{0}};
+    (void)dllmem_object_name(o.text, sizeof o.text, name, "");
     return o;
 }
 
@@ -873,7 +875,7 @@ void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t pat
 #if defined(__linux__)
     (void)snprintf(path, path_len, "/dev/shm/%s", seg->config.name);
 #else
-    (void)snprintf(path, path_len, "/%s", seg->config.name);
+    (void)dllmem_object_name(path, path_len, seg->config.name, "");
 #endif
     *attached = count_attached(seg);
 }

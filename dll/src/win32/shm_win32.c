@@ -53,6 +53,7 @@
 
 #    include "../backend.h"
 #    include "../entry.h"
+#    include "../object_name.h"
 
 #    include <stdio.h>
 #    include <stdlib.h>
@@ -215,11 +216,12 @@ static void win_reason(struct dllmem_reason *why, const char *name, const char *
     win_error_reason(why, name, call, GetLastError());
 }
 
-/* "Local\name" unless the name already names a namespace; UTF-8 to UTF-16. */
+/* The object's name (object_name.h has the rule), UTF-8 to UTF-16; 0 if it
+ * is not valid UTF-8. full has room for any name config.c accepts. */
 static int wide_name(const char *name, const char *suffix, wchar_t *out, int cap)
 {
     char full[DLLMEM_NAME_MAX + 64];
-    (void)snprintf(full, sizeof full, "%s%s%s", strchr(name, '\\') ? "" : "Local\\", name, suffix);
+    (void)dllmem_object_name(full, sizeof full, name, suffix);
     return MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, full, -1, out, cap);
 }
 
@@ -527,13 +529,13 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
     wchar_t map_name[WIDE], lock_name[WIDE], attach_name[WIDE];
     char lock_label[DLLMEM_NAME_MAX + 32], attach_label[DLLMEM_NAME_MAX + 32];
     if (wide_name(cfg->name, "", map_name, WIDE) == 0 ||
-        wide_name(cfg->name, ".dllmem-lock", lock_name, WIDE) == 0 ||
-        wide_name(cfg->name, ".dllmem-attach", attach_name, WIDE) == 0) {
+        wide_name(cfg->name, DLLMEM_LOCK_SUFFIX, lock_name, WIDE) == 0 ||
+        wide_name(cfg->name, DLLMEM_ATTACH_SUFFIX, attach_name, WIDE) == 0) {
         dllmem_reason_set(why, "DLLMEM_NAME \"%s\" is not valid UTF-8", cfg->name);
         return DLLMEM_BAD_CONFIG;
     }
-    (void)snprintf(lock_label, sizeof lock_label, "%s.dllmem-lock", cfg->name);
-    (void)snprintf(attach_label, sizeof attach_label, "%s.dllmem-attach", cfg->name);
+    (void)snprintf(lock_label, sizeof lock_label, "%s" DLLMEM_LOCK_SUFFIX, cfg->name);
+    (void)snprintf(attach_label, sizeof attach_label, "%s" DLLMEM_ATTACH_SUFFIX, cfg->name);
     load_test_hooks();
     struct principals us = {NULL, NULL, NULL, NULL};
     const char *failed = NULL;
@@ -626,8 +628,7 @@ void dllmem_os_pause(void) { Sleep(1); }
 void dllmem_os_describe(const struct dllmem_segment *seg, char *path, size_t path_len,
                         int64_t *attached)
 {
-    (void)snprintf(path, path_len, "%s%s", strchr(seg->config.name, '\\') ? "" : "Local\\",
-                   seg->config.name);
+    (void)dllmem_object_name(path, path_len, seg->config.name, "");
     *attached = -1; /* Windows does not say how many handles an object has */
 }
 
