@@ -19,6 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#    include <sys/wait.h>
+#endif
 #if defined(_WIN32)
 #    include <windows.h>
 #endif
@@ -38,6 +41,7 @@ struct options {
     long min_verified, min_overlap, min_repairs;
     unsigned seed;
     bool quiet, overlong;
+    bool fork_mode; /* --fork: children forked from a zygote, not exec'd */
     /* --shard I/N: this run is children [first, first + count) of the whole
      * run's `children`; each child's random draws depend only on (seed, its
      * index), so N shards together are the unsharded run's children. */
@@ -77,6 +81,7 @@ struct totals {
     long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
+    bool zygote_hung; /* --fork: the zygote did not exit when told */
 };
 
 static uint32_t g_rng;
@@ -121,6 +126,9 @@ static void usage(FILE *f)
         "  --min-verified N   inconclusive below N verified non-empty reads (default 1000)\n"
         "  --min-overlap N    inconclusive below N reads that overlapped a write (default 20)\n"
         "  --min-repairs N    with --kill-in-set: inconclusive below N repairs (default 1)\n"
+        "  --fork             fork children from a zygote that has not loaded the library\n"
+        "                     (each loads it after the fork) instead of exec'ing them;\n"
+        "                     the spawn-only baseline is forked too (POSIX only)\n"
         "  --quiet            no progress lines\n"
         "exit: 0 clean, 1 violations, 2 usage, 3 runner error, 4 inconclusive\n");
 }
@@ -163,7 +171,8 @@ static int parse_options(int argc, char **argv, struct options *o)
                                           {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
                                           {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
                                           {"min-repairs", 1, 0, 'R'},   {"shard", 1, 0, 'X'},
-                                          {"report", 1, 0, 1000},       {0, 0, 0, 0}};
+                                          {"report", 1, 0, 1000},       {"fork", 0, 0, 1001},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -238,6 +247,12 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'j': o->json = optarg; break;
         case 1000: o->report_dir = optarg; break;
+        case 1001:
+#if defined(_WIN32)
+            bad = "--fork (POSIX only)";
+#endif
+            o->fork_mode = true;
+            break;
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
         case 'K': {
@@ -784,7 +799,7 @@ static long violations(const struct totals *t)
            t->crashed + t->errors_attach + t->errors_exit + t->errors_other +
            (final_read_bad(t) ? 1 : 0) + (t->leaked_segment ? 1 : 0) +
            (!t->probe_ran || !t->probe_empty) + (t->leaked_fds ? 1 : 0) +
-           (t->leaked_children ? 1 : 0);
+           (t->leaked_children ? 1 : 0) + (t->zygote_hung ? 1 : 0);
 }
 
 /* Evidence the run needs before it may pass: a short message naming what
@@ -865,7 +880,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
             "  \"ops_per_s\": %.0f, \"children_per_s\": %.1f, "
             "\"baseline_children_per_s\": %.1f, \"ratio_to_baseline\": %.3f,\n"
-            "  \"wall_s\": %.3f,\n"
+            "  \"wall_s\": %.3f, \"mode\": \"%s\",\n"
             "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
             "\"fds_leaked\": %s, \"children_left\": %s},\n"
             "  \"floors\": {\"min_verified\": %ld, \"min_overlap\": %ld, \"min_repairs\": %ld, "
@@ -878,6 +893,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->wedges, t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99),
             pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio, t->wall_s,
+            o->fork_mode ? "fork" : "exec",
             t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
             t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
             o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
@@ -935,13 +951,15 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
             pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), t->n_attach, o->parallel);
     fprintf(f,
-            "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f\n",
-            t->children_per_s, t->baseline_per_s, ratio);
+            "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f "
+            "(%s mode)\n",
+            t->children_per_s, t->baseline_per_s, ratio, o->fork_mode ? "fork" : "exec");
     fprintf(f,
             "  end of run      segment left: %s; fresh attach empty: %s; fds leaked: %s; children "
-            "left: %s\n",
+            "left: %s%s\n",
             t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
-            t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no");
+            t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no",
+            t->zygote_hung ? "; zygote hung: YES" : "");
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
@@ -964,6 +982,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 #endif
     int fds_before = shim_count_fds();
+#if !defined(_WIN32)
+    if (o.fork_mode && !shim_zygote_start(roles, o.library)) {
+        fprintf(stderr, "dllmem-stress: cannot start the zygote: %s\n", strerror(errno));
+        return STRESS_RUNNER_ERROR;
+    }
+#endif
 
     /* Baseline first: the same number of trivial children, spawned the same way. */
     struct totals base;
@@ -1001,6 +1025,13 @@ int main(int argc, char **argv)
     }
     holder_stop(&h, &t);
     end_checks(&o, &t);
+#if !defined(_WIN32)
+    if (o.fork_mode) {
+        t.zygote_hung = !shim_zygote_stop();
+        /* A child subreaper: any descendant left over is ours now. */
+        t.leaked_children = t.leaked_children || !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    }
+#endif
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
 

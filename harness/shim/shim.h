@@ -102,6 +102,15 @@ int shim_child_reap(shim_child *c);
 int shim_reap_all(void);
 /* Sets the path of this executable (argv[0] resolved) for re-execution. */
 void shim_set_self(const char *exe);
+/* Fork mode (POSIX): from now on shim_spawn_role forks children from a
+ * zygote started here, which has not loaded `library` and never does; each
+ * child checks that before running its role (an "E zygote" line if not). The
+ * caller becomes a child subreaper, so the children are its own to wait for
+ * and kill. Stopped by shim_zygote_stop, or at exit. */
+struct shim_role;
+bool shim_zygote_start(const struct shim_role *const *roles, const char *library);
+/* Ends the zygote; false if it had to be killed. */
+bool shim_zygote_stop(void);
 /* A monotonic clock, in ns. */
 uint64_t shim_now_ns(void);
 
