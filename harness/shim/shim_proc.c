@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -369,6 +370,21 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
         p += strlen(p) + 1;
     }
     argv[argc] = NULL;
+    /* Not before the intermediate is gone and this child is the runner's: a
+     * role may watch getppid() for its runner's death (the holder does), and
+     * the runner's death kills it from then on, as it does the zygote. */
+    long long deadline = now_ms() + 10000;
+    while (getppid() != g_zowner) {
+        if (now_ms() >= deadline) {
+            printf("E zygote: not reparented to the runner\n");
+            fflush(stdout);
+            _exit(SHIM_ROLE_ERROR);
+        }
+        sched_yield();
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != g_zowner)
+        _exit(SHIM_ROLE_ERROR); /* the runner died just now */
     if (library_mapped(g_zlib)) {
         printf("E zygote: %s was mapped before the fork\n", g_zlib);
         fflush(stdout);
