@@ -20,7 +20,11 @@
 #include <string.h>
 #include <unistd.h>
 #if !defined(_WIN32)
+#    include <sys/resource.h>
 #    include <sys/wait.h>
+#else
+#    define RUSAGE_SELF 0
+#    define RUSAGE_CHILDREN 1
 #endif
 #if defined(_WIN32)
 #    include <windows.h>
@@ -80,6 +84,12 @@ struct totals {
     uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
     double wall_s, children_per_s, baseline_per_s;
+    /* Where a fleet's time went, to compare with the baseline's: CPU of its
+     * reaped children and of the runner, and the runner's wall time spent
+     * spawning, waiting for output, and reading/reaping (POSIX; 0 elsewhere). */
+    double child_cpu_s, self_cpu_s, spawn_s, wait_s, reap_s;
+    long loops;
+    struct totals *base; /* the baseline's, for the report */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
     bool zygote_hung; /* --fork: the zygote did not exit when told */
 };
@@ -477,6 +487,21 @@ static void timeline_sample(const struct totals *t, long alive, uint64_t t0, boo
     stress_timeline_add(g_timeline, now, &s);
 }
 
+/* CPU seconds (user + system) of this process or of its reaped children. */
+static double cpu_s(int who)
+{
+#if defined(_WIN32)
+    (void)who;
+    return 0;
+#else
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+#endif
+}
+
 /* Spawns `children` children `parallel` at a time and runs them to the end.
  * role "worker" is a worker, "trivial" the baseline. Returns false on a runner
  * error. */
@@ -495,9 +520,12 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     }
     uint64_t t0 = shim_now_ns(), life_sum = 0;
     long alive = 0, life_n = 0;
+    double cpu0_children = cpu_s(RUSAGE_CHILDREN), cpu0_self = cpu_s(RUSAGE_SELF);
     uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
     bool ok = true;
     while (t->finished < o->count && ok) {
+        uint64_t ta = shim_now_ns();
+        t->loops++;
         for (long s = 0; s < o->parallel && alive < o->parallel && t->started < o->count; s++) {
             struct worker *w = &ws[s];
             if (w->used)
@@ -553,8 +581,11 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
         for (long s = 0; s < o->parallel; s++)
             if (ws[s].used)
                 live[n++] = &ws[s].c;
+        uint64_t tb = shim_now_ns();
         shim_children_wait_any(live, n, 20);
         uint64_t now = shim_now_ns();
+        t->spawn_s += (double)(tb - ta) / 1e9;
+        t->wait_s += (double)(now - tb) / 1e9;
         for (long k = 0; k < o->parallel; k++) {
             struct worker *w = &ws[k];
             if (!w->used || drain(w, t))
@@ -607,12 +638,15 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 shim_child_kill(&w->c, SIGKILL);
             }
         }
+        t->reap_s += (double)(shim_now_ns() - now) / 1e9;
         if (workers) {
             progress(o, t, alive, t0, false);
             timeline_sample(t, alive, t0, false);
         }
     }
     t->wall_s = (double)(shim_now_ns() - t0) / 1e9;
+    t->child_cpu_s = cpu_s(RUSAGE_CHILDREN) - cpu0_children;
+    t->self_cpu_s = cpu_s(RUSAGE_SELF) - cpu0_self;
     t->children_per_s = t->wall_s > 0 ? (double)t->finished / t->wall_s : 0;
     if (workers) {
         progress(o, t, alive, t0, true);
@@ -961,6 +995,18 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no",
             t->zygote_hung ? "; zygote hung: YES" : "");
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
+    const struct totals *b = t->base;
+    if (b != NULL && b->finished > 0 && t->finished > 0)
+        fprintf(f,
+                "  where it went   per child: children's CPU %.0f us (baseline %.0f), runner's "
+                "CPU %.0f us (%.0f); runner's wall: spawning %.0f us (%.0f), waiting %.0f us "
+                "(%.0f), reading and reaping %.0f us (%.0f); %ld loops (%ld)\n",
+                1e6 * t->child_cpu_s / (double)t->finished, 1e6 * b->child_cpu_s / (double)b->finished,
+                1e6 * t->self_cpu_s / (double)t->finished, 1e6 * b->self_cpu_s / (double)b->finished,
+                1e6 * t->spawn_s / (double)t->finished, 1e6 * b->spawn_s / (double)b->finished,
+                1e6 * t->wait_s / (double)t->finished, 1e6 * b->wait_s / (double)b->finished,
+                1e6 * t->reap_s / (double)t->finished, 1e6 * b->reap_s / (double)b->finished,
+                t->loops, b->loops);
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
     else
@@ -1008,6 +1054,7 @@ int main(int argc, char **argv)
     }
     t.max_windows = o.count;
     t.baseline_per_s = base.children_per_s;
+    t.base = &base;
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
     struct holder h;
     holder_start(&o, &h, &t);
