@@ -83,6 +83,8 @@ struct totals {
     long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
     uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
+    uint64_t (*attach_split)[3]; /* wall, on a CPU, in a run queue (ns); n_split of them */
+    long n_split;
     double wall_s, children_per_s, baseline_per_s;
     /* Where a fleet's time went, to compare with the baseline's: CPU of its
      * reaped children and of the runner, and the runner's wall time spent
@@ -384,7 +386,15 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     w->last_ns = shim_now_ns();
-    if (line[0] == 'A' && numbers(line, v, 1) == 1) {
+    if (line[0] == 'A' && numbers(line, v, 3) == 3) {
+        if (t->attach_ns != NULL && t->n_attach < t->max_attach) {
+            t->attach_ns[t->n_attach++] = v[0];
+            uint64_t *sp = t->attach_split[t->n_split++];
+            sp[0] = v[0];
+            sp[1] = v[1];
+            sp[2] = v[2];
+        }
+    } else if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
             t->attach_ns[t->n_attach++] = v[0];
     } else if ((line[0] == 'P' && numbers(line, v, 8) == 8) ||
@@ -994,6 +1004,23 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
             t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no",
             t->zygote_hung ? "; zygote hung: YES" : "");
+    if (t->n_split > 0) {
+        /* The slowest 1% of attaches (from the p99 up) against all of them:
+         * time on a CPU, waiting for one, and blocked (the rest). */
+        double all[3] = {0, 0, 0}, top[3] = {0, 0, 0};
+        long from = (long)(0.99 * (double)(t->n_split - 1) + 0.5), ntop = t->n_split - from;
+        for (long i = 0; i < t->n_split; i++)
+            for (int k = 0; k < 3; k++) {
+                all[k] += (double)t->attach_split[i][k] / 1e3 / (double)t->n_split;
+                if (i >= from)
+                    top[k] += (double)t->attach_split[i][k] / 1e3 / (double)ntop;
+            }
+        fprintf(f,
+                "  attach split    mean of all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue "
+                "+ %.0f blocked; mean of the slowest %ld (p99 up): %.0f us = %.0f + %.0f + %.0f\n",
+                t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], ntop, top[0], top[1],
+                top[2], top[0] - top[1] - top[2]);
+    }
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
     const struct totals *b = t->base;
     if (b != NULL && b->finished > 0 && t->finished > 0)
@@ -1047,9 +1074,13 @@ int main(int argc, char **argv)
     if (t.attach_ns == NULL)
         return STRESS_RUNNER_ERROR;
     t.max_attach = o.count;
+    t.attach_split = calloc((size_t)o.count, sizeof *t.attach_split);
+    if (t.attach_split == NULL)
+        return STRESS_RUNNER_ERROR;
     t.windows = calloc((size_t)o.count, sizeof *t.windows); /* at most one per child */
     if (t.windows == NULL) {
         free(t.attach_ns);
+    free(t.attach_split);
         return STRESS_RUNNER_ERROR;
     }
     t.max_windows = o.count;
@@ -1067,6 +1098,7 @@ int main(int argc, char **argv)
     if (!run_fleet(&o, "worker", &t)) {
         holder_stop(&h, &t);
         free(t.attach_ns);
+    free(t.attach_split);
         free(t.windows);
         return STRESS_RUNNER_ERROR;
     }
@@ -1081,6 +1113,7 @@ int main(int argc, char **argv)
 #endif
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
+    qsort(t.attach_split, (size_t)t.n_split, sizeof *t.attach_split, cmp_u64); /* by wall */
 
     report(&o, &t, stdout, false);
     if (o.json != NULL) {
@@ -1088,6 +1121,7 @@ int main(int argc, char **argv)
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
             free(t.attach_ns);
+    free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
@@ -1108,11 +1142,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "dllmem-stress: cannot write the report in %s: %s\n", o.report_dir,
                     strerror(errno));
             free(t.attach_ns);
+    free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
     }
     free(t.attach_ns);
+    free(t.attach_split);
     free(t.windows);
     char why[160];
     if (violations(&t))

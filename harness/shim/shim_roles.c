@@ -159,6 +159,25 @@ static void send_tally(char tag, const struct tally *t, const char *tail)
     fflush(stdout);
 }
 
+/* This process's time on a CPU and waiting in a run queue so far, in ns
+ * (/proc/self/schedstat); false where there is no such file. The rest of a
+ * stretch of wall time was spent blocked: lock waits, page-ins, sleeps. */
+static bool sched_split(unsigned long long *cpu_ns, unsigned long long *runq_ns)
+{
+#if defined(_WIN32)
+    (void)cpu_ns;
+    (void)runq_ns;
+    return false;
+#else
+    FILE *f = fopen("/proc/self/schedstat", "r");
+    if (f == NULL)
+        return false;
+    bool ok = fscanf(f, "%llu %llu", cpu_ns, runq_ns) == 2;
+    fclose(f);
+    return ok;
+#endif
+}
+
 struct worker_args {
     const char *library;
     bool writer;
@@ -183,6 +202,8 @@ static int role_worker(int argc, char **argv)
         kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
         quiet = quiet || strcmp(argv[i], "quiet") == 0;
     }
+    unsigned long long cpu0 = 0, runq0 = 0, cpu1 = 0, runq1 = 0;
+    bool split = sched_split(&cpu0, &runq0);
     uint64_t t0 = shim_now_ns();
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
     struct worker_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
@@ -202,7 +223,11 @@ static int role_worker(int argc, char **argv)
         return SHIM_ROLE_ERROR;
     }
     uint64_t t1 = shim_now_ns();
-    printf("A %llu\n", (unsigned long long)(t1 - t0));
+    split = split && sched_split(&cpu1, &runq1);
+    if (split)
+        printf("A %llu %llu %llu\n", (unsigned long long)(t1 - t0), cpu1 - cpu0, runq1 - runq0);
+    else
+        printf("A %llu\n", (unsigned long long)(t1 - t0));
     fflush(stdout);
     if (shim_lib_is_extended(&lib) && lib.x_attach_status() != DLLMEM_OK) {
         printf("E attach %s\n", lib.x_attach_reason());
