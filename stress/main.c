@@ -94,6 +94,7 @@ struct totals {
     struct totals *base; /* the baseline's, for the report */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
     bool zygote_hung; /* --fork: the zygote did not exit when told */
+    double zygote_cpu_s; /* --fork: the zygote's and its intermediates' CPU, whole run */
 };
 
 static uint32_t g_rng;
@@ -1034,6 +1035,9 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 1e6 * t->wait_s / (double)t->finished, 1e6 * b->wait_s / (double)b->finished,
                 1e6 * t->reap_s / (double)t->finished, 1e6 * b->reap_s / (double)b->finished,
                 t->loops, b->loops);
+    if (o->fork_mode && b != NULL)
+        fprintf(f, "  zygote          %.0f us of CPU per child forked (its intermediates included)\n",
+                1e6 * t->zygote_cpu_s / (double)(t->started + b->started + 2)); /* + holder, get */
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
     else
@@ -1106,7 +1110,9 @@ int main(int argc, char **argv)
     end_checks(&o, &t);
 #if !defined(_WIN32)
     if (o.fork_mode) {
+        double before = cpu_s(RUSAGE_CHILDREN);
         t.zygote_hung = !shim_zygote_stop();
+        t.zygote_cpu_s = cpu_s(RUSAGE_CHILDREN) - before; /* reaped just now */
         /* A child subreaper: any descendant left over is ours now. */
         t.leaked_children = t.leaked_children || !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
