@@ -93,7 +93,7 @@ struct totals {
     long loops;
     struct totals *base; /* the baseline's, for the report */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
-    bool zygote_hung; /* --fork: the zygote did not exit when told */
+    bool zygote_hung;    /* --fork: the zygote did not exit when told */
     double zygote_cpu_s; /* --fork: the zygote's and its intermediates' CPU, whole run */
 };
 
@@ -174,17 +174,28 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
-                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
-                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
-                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
-                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
-                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
-                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
-                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
-                                          {"min-repairs", 1, 0, 'R'},   {"shard", 1, 0, 'X'},
-                                          {"report", 1, 0, 1000},       {"fork", 0, 0, 1001},
+    static const struct option longs[] = {{"library", 1, 0, 'l'},
+                                          {"children", 1, 0, 'n'},
+                                          {"parallel", 1, 0, 'p'},
+                                          {"writers", 1, 0, 'w'},
+                                          {"ops", 1, 0, 'k'},
+                                          {"duration", 1, 0, 'd'},
+                                          {"size", 1, 0, 's'},
+                                          {"kill-rate", 1, 0, 'r'},
+                                          {"wedge-timeout", 1, 0, 't'},
+                                          {"seed", 1, 0, 'S'},
+                                          {"name", 1, 0, 'N'},
+                                          {"json", 1, 0, 'j'},
+                                          {"quiet", 0, 0, 'q'},
+                                          {"help", 0, 0, 'h'},
+                                          {"overlong", 0, 0, 'o'},
+                                          {"kill-in-set", 2, 0, 'K'},
+                                          {"min-verified", 1, 0, 'V'},
+                                          {"min-overlap", 1, 0, 'O'},
+                                          {"min-repairs", 1, 0, 'R'},
+                                          {"shard", 1, 0, 'X'},
+                                          {"report", 1, 0, 1000},
+                                          {"fork", 0, 0, 1001},
                                           {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
@@ -938,11 +949,10 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->wedges, t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99),
             pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio, t->wall_s,
-            o->fork_mode ? "fork" : "exec",
-            t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
-            t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
-            o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
-            violations(t), verdict(o, t));
+            o->fork_mode ? "fork" : "exec", t->leaked_segment ? "true" : "false",
+            t->probe_empty ? "true" : "false", t->leaked_fds ? "true" : "false",
+            t->leaked_children ? "true" : "false", o->min_verified, o->min_overlap, o->min_repairs,
+            short_of ? short_of : "", violations(t), verdict(o, t));
         fprintf(f,
                 "  \"shard\": {\"index\": %ld, \"count\": %ld, \"first_child\": %ld, "
                 "\"children\": %ld},\n"
@@ -1016,11 +1026,12 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 if (i >= from)
                     top[k] += (double)t->attach_split[i][k] / 1e3 / (double)ntop;
             }
-        fprintf(f,
-                "  attach split    mean of all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue "
-                "+ %.0f blocked; mean of the slowest %ld (p99 up): %.0f us = %.0f + %.0f + %.0f\n",
-                t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], ntop, top[0], top[1],
-                top[2], top[0] - top[1] - top[2]);
+        fprintf(
+            f,
+            "  attach split    mean of all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue "
+            "+ %.0f blocked; mean of the slowest %ld (p99 up): %.0f us = %.0f + %.0f + %.0f\n",
+            t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], ntop, top[0], top[1],
+            top[2], top[0] - top[1] - top[2]);
     }
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
     const struct totals *b = t->base;
@@ -1029,14 +1040,16 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 "  where it went   per child: children's CPU %.0f us (baseline %.0f), runner's "
                 "CPU %.0f us (%.0f); runner's wall: spawning %.0f us (%.0f), waiting %.0f us "
                 "(%.0f), reading and reaping %.0f us (%.0f); %ld loops (%ld)\n",
-                1e6 * t->child_cpu_s / (double)t->finished, 1e6 * b->child_cpu_s / (double)b->finished,
-                1e6 * t->self_cpu_s / (double)t->finished, 1e6 * b->self_cpu_s / (double)b->finished,
-                1e6 * t->spawn_s / (double)t->finished, 1e6 * b->spawn_s / (double)b->finished,
-                1e6 * t->wait_s / (double)t->finished, 1e6 * b->wait_s / (double)b->finished,
-                1e6 * t->reap_s / (double)t->finished, 1e6 * b->reap_s / (double)b->finished,
-                t->loops, b->loops);
+                1e6 * t->child_cpu_s / (double)t->finished,
+                1e6 * b->child_cpu_s / (double)b->finished,
+                1e6 * t->self_cpu_s / (double)t->finished,
+                1e6 * b->self_cpu_s / (double)b->finished, 1e6 * t->spawn_s / (double)t->finished,
+                1e6 * b->spawn_s / (double)b->finished, 1e6 * t->wait_s / (double)t->finished,
+                1e6 * b->wait_s / (double)b->finished, 1e6 * t->reap_s / (double)t->finished,
+                1e6 * b->reap_s / (double)b->finished, t->loops, b->loops);
     if (o->fork_mode && b != NULL)
-        fprintf(f, "  zygote          %.0f us of CPU per child forked (its intermediates included)\n",
+        fprintf(f,
+                "  zygote          %.0f us of CPU per child forked (its intermediates included)\n",
                 1e6 * t->zygote_cpu_s / (double)(t->started + b->started + 2)); /* + holder, get */
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
@@ -1079,12 +1092,14 @@ int main(int argc, char **argv)
         return STRESS_RUNNER_ERROR;
     t.max_attach = o.count;
     t.attach_split = calloc((size_t)o.count, sizeof *t.attach_split);
-    if (t.attach_split == NULL)
+    if (t.attach_split == NULL) {
+        free(t.attach_ns);
         return STRESS_RUNNER_ERROR;
+    }
     t.windows = calloc((size_t)o.count, sizeof *t.windows); /* at most one per child */
     if (t.windows == NULL) {
         free(t.attach_ns);
-    free(t.attach_split);
+        free(t.attach_split);
         return STRESS_RUNNER_ERROR;
     }
     t.max_windows = o.count;
@@ -1102,7 +1117,7 @@ int main(int argc, char **argv)
     if (!run_fleet(&o, "worker", &t)) {
         holder_stop(&h, &t);
         free(t.attach_ns);
-    free(t.attach_split);
+        free(t.attach_split);
         free(t.windows);
         return STRESS_RUNNER_ERROR;
     }
@@ -1114,7 +1129,8 @@ int main(int argc, char **argv)
         t.zygote_hung = !shim_zygote_stop();
         t.zygote_cpu_s = cpu_s(RUSAGE_CHILDREN) - before; /* reaped just now */
         /* A child subreaper: any descendant left over is ours now. */
-        t.leaked_children = t.leaked_children || !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+        t.leaked_children =
+            t.leaked_children || !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
     }
 #endif
     t.leaked_fds = shim_count_fds() != fds_before;
@@ -1127,7 +1143,7 @@ int main(int argc, char **argv)
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
             free(t.attach_ns);
-    free(t.attach_split);
+            free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
@@ -1148,7 +1164,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "dllmem-stress: cannot write the report in %s: %s\n", o.report_dir,
                     strerror(errno));
             free(t.attach_ns);
-    free(t.attach_split);
+            free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }

@@ -319,9 +319,9 @@ void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
  * runs the role in place of an exec: it loads the library itself, after the
  * fork, concurrently with its siblings. */
 #define ZYGOTE_MSG 8192
-static pid_t g_zpid = -1;     /* the zygote */
-static pid_t g_zowner = -1;   /* the runner (atexit runs in children too) */
-static char g_zlib[4096];     /* the library's real path, never mapped in the zygote */
+static pid_t g_zpid = -1;   /* the zygote */
+static pid_t g_zowner = -1; /* the runner (atexit runs in children too) */
+static char g_zlib[4096];   /* the library's real path, never mapped in the zygote */
 
 /* True if a file mapping of `path` is in this process (/proc/self/maps). */
 static bool library_mapped(const char *path)
@@ -458,8 +458,8 @@ bool shim_zygote_start(const shim_role *const *roles, const char *library)
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         return false;
     /* One shared word: the intermediate leaves the child's pid in it. */
-    volatile pid_t *slot = mmap(NULL, sizeof(pid_t), PROT_READ | PROT_WRITE,
-                                MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    volatile pid_t *slot =
+        mmap(NULL, sizeof(pid_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (slot == MAP_FAILED)
         return false;
     int sv[2];

@@ -172,9 +172,15 @@ static bool sched_split(unsigned long long *cpu_ns, unsigned long long *runq_ns)
     FILE *f = fopen("/proc/self/schedstat", "r");
     if (f == NULL)
         return false;
-    bool ok = fscanf(f, "%llu %llu", cpu_ns, runq_ns) == 2;
+    char line[128];
+    bool ok = fgets(line, sizeof line, f) != NULL;
     fclose(f);
-    return ok;
+    char *end = line, *end2 = line;
+    if (ok) {
+        *cpu_ns = strtoull(line, &end, 10);
+        *runq_ns = strtoull(end, &end2, 10);
+    }
+    return ok && end != line && end2 != end;
 #endif
 }
 
