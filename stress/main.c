@@ -83,7 +83,9 @@ struct totals {
     long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
     uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
-    uint64_t (*attach_split)[3]; /* wall, on a CPU, in a run queue (ns); n_split of them */
+    /* Per attach: wall (around the two readings, a little more than the
+     * attach latency), on a CPU, in a run queue (ns); n_split of them. */
+    uint64_t (*attach_split)[3];
     long n_split;
     double wall_s, children_per_s, baseline_per_s;
     /* Where a fleet's time went, to compare with the baseline's: CPU of its
@@ -398,13 +400,13 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     w->last_ns = shim_now_ns();
-    if (line[0] == 'A' && numbers(line, v, 3) == 3) {
+    if (line[0] == 'A' && numbers(line, v, 4) == 4) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach) {
             t->attach_ns[t->n_attach++] = v[0];
             uint64_t *sp = t->attach_split[t->n_split++];
-            sp[0] = v[0];
-            sp[1] = v[1];
-            sp[2] = v[2];
+            sp[0] = v[1];
+            sp[1] = v[2];
+            sp[2] = v[3];
         }
     } else if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
@@ -1017,7 +1019,8 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->zygote_hung ? "; zygote hung: YES" : "");
     if (t->n_split > 0) {
         /* The slowest 1% of attaches (from the p99 up) against all of them:
-         * time on a CPU, waiting for one, and blocked (the rest). */
+         * time on a CPU, waiting for one, and blocked (the rest), over a
+         * span that also holds the two readings (a few us more). */
         double all[3] = {0, 0, 0}, top[3] = {0, 0, 0};
         long from = (long)(0.99 * (double)(t->n_split - 1) + 0.5), ntop = t->n_split - from;
         for (long i = 0; i < t->n_split; i++)

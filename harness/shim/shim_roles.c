@@ -159,8 +159,8 @@ static void send_tally(char tag, const struct tally *t, const char *tail)
     fflush(stdout);
 }
 
-/* This process's time on a CPU and waiting in a run queue so far, in ns
- * (/proc/self/schedstat); false where there is no such file. The rest of a
+/* This process's time on a CPU (its CPU clock) and waiting in a run queue
+ * (/proc/self/schedstat) so far, in ns; false where there is no such file. The rest of a
  * stretch of wall time was spent blocked: lock waits, page-ins, sleeps. */
 static bool sched_split(unsigned long long *cpu_ns, unsigned long long *runq_ns)
 {
@@ -177,10 +177,13 @@ static bool sched_split(unsigned long long *cpu_ns, unsigned long long *runq_ns)
     fclose(f);
     char *end = line, *end2 = line;
     if (ok) {
-        *cpu_ns = strtoull(line, &end, 10);
+        (void)strtoull(line, &end, 10); /* its CPU time lags: the current slice is not in it */
         *runq_ns = strtoull(end, &end2, 10);
     }
-    return ok && end != line && end2 != end;
+    struct timespec ts;
+    ok = ok && end != line && end2 != end && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) == 0;
+    *cpu_ns = ok ? (unsigned long long)ts.tv_sec * 1000000000u + (unsigned long long)ts.tv_nsec : 0;
+    return ok;
 #endif
 }
 
@@ -209,6 +212,7 @@ static int role_worker(int argc, char **argv)
         quiet = quiet || strcmp(argv[i], "quiet") == 0;
     }
     unsigned long long cpu0 = 0, runq0 = 0, cpu1 = 0, runq1 = 0;
+    uint64_t sp0 = shim_now_ns(); /* the split's own span: both readings inside it */
     bool split = sched_split(&cpu0, &runq0);
     uint64_t t0 = shim_now_ns();
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
@@ -230,8 +234,10 @@ static int role_worker(int argc, char **argv)
     }
     uint64_t t1 = shim_now_ns();
     split = split && sched_split(&cpu1, &runq1);
+    uint64_t sp1 = shim_now_ns();
     if (split)
-        printf("A %llu %llu %llu\n", (unsigned long long)(t1 - t0), cpu1 - cpu0, runq1 - runq0);
+        printf("A %llu %llu %llu %llu\n", (unsigned long long)(t1 - t0),
+               (unsigned long long)(sp1 - sp0), cpu1 - cpu0, runq1 - runq0);
     else
         printf("A %llu\n", (unsigned long long)(t1 - t0));
     fflush(stdout);
