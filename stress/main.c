@@ -83,9 +83,9 @@ struct totals {
     long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
     uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
-    /* Per attach: wall (around the two readings, a little more than the
-     * attach latency), on a CPU, in a run queue (ns); n_split of them. */
-    uint64_t (*attach_split)[3];
+    /* Per attach: its latency, of that on a CPU and in a run queue (ns), and
+     * its voluntary and involuntary context switches; n_split of them. */
+    unsigned long long (*attach_split)[5];
     long n_split;
     double wall_s, children_per_s, baseline_per_s;
     /* Where a fleet's time went, to compare with the baseline's: CPU of its
@@ -400,13 +400,10 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     w->last_ns = shim_now_ns();
-    if (line[0] == 'A' && numbers(line, v, 4) == 4) {
+    if (line[0] == 'A' && numbers(line, v, 5) == 5) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach) {
             t->attach_ns[t->n_attach++] = v[0];
-            uint64_t *sp = t->attach_split[t->n_split++];
-            sp[0] = v[1];
-            sp[1] = v[2];
-            sp[2] = v[3];
+            memcpy(t->attach_split[t->n_split++], v, sizeof t->attach_split[0]);
         }
     } else if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
@@ -828,6 +825,13 @@ static void end_checks(const struct options *o, struct totals *t)
     t->leaked_children = shim_reap_all() != 0;
 }
 
+/* Attach splits by their latency. */
+static int cmp_split(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -1019,22 +1023,23 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->zygote_hung ? "; zygote hung: YES" : "");
     if (t->n_split > 0) {
         /* The slowest 1% of attaches (from the p99 up) against all of them:
-         * time on a CPU, waiting for one, and blocked (the rest), over a
-         * span that also holds the two readings (a few us more). */
-        double all[3] = {0, 0, 0}, top[3] = {0, 0, 0};
+         * time on a CPU, waiting for one, and blocked (the rest); times it
+         * gave up the CPU (blocked) and was preempted. */
+        double all[5] = {0, 0, 0, 0, 0}, top[5] = {0, 0, 0, 0, 0};
         long from = (long)(0.99 * (double)(t->n_split - 1) + 0.5), ntop = t->n_split - from;
         for (long i = 0; i < t->n_split; i++)
-            for (int k = 0; k < 3; k++) {
-                all[k] += (double)t->attach_split[i][k] / 1e3 / (double)t->n_split;
+            for (int k = 0; k < 5; k++) {
+                double x = (double)t->attach_split[i][k] / (k < 3 ? 1e3 : 1);
+                all[k] += x / (double)t->n_split;
                 if (i >= from)
-                    top[k] += (double)t->attach_split[i][k] / 1e3 / (double)ntop;
+                    top[k] += x / (double)ntop;
             }
-        fprintf(
-            f,
-            "  attach split    mean of all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue "
-            "+ %.0f blocked; mean of the slowest %ld (p99 up): %.0f us = %.0f + %.0f + %.0f\n",
-            t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], ntop, top[0], top[1],
-            top[2], top[0] - top[1] - top[2]);
+        fprintf(f,
+                "  attach split    all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue + %.0f "
+                "blocked, %.1f blocking and %.1f preempting switches; slowest %ld (p99 up): %.0f "
+                "us = %.0f + %.0f + %.0f, %.1f and %.1f switches\n",
+                t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], all[3], all[4], ntop,
+                top[0], top[1], top[2], top[0] - top[1] - top[2], top[3], top[4]);
     }
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
     const struct totals *b = t->base;
@@ -1138,7 +1143,7 @@ int main(int argc, char **argv)
 #endif
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
-    qsort(t.attach_split, (size_t)t.n_split, sizeof *t.attach_split, cmp_u64); /* by wall */
+    qsort(t.attach_split, (size_t)t.n_split, sizeof *t.attach_split, cmp_split);
 
     report(&o, &t, stdout, false);
     if (o.json != NULL) {

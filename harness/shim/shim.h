@@ -131,9 +131,10 @@ uint64_t shim_now_ns(void);
  * buffer as it was; overlapped: reads during which the segment's sequence
  * moved or was odd; changed: reads that saw a new message.
  *   A <attach_ns>     after the library loaded and attached: the child is ready
- *                     [<span_ns> <cpu_ns> <runq_ns>: a span around it, and of
- *                     that, time on a CPU and waiting for one (its CPU clock,
- *                     /proc/self/schedstat), where the OS says]
+ *                     [<cpu_ns> <runq_ns> <voluntary> <involuntary>: of that,
+ *                     time on a CPU and waiting for one, and context switches
+ *                     (its CPU clock, /proc/self/schedstat, getrusage), where
+ *                     the OS says]
  *   P T               progress: a writer after every Set (ops = Sets that
  *                     returned), a reader every SHIM_PROGRESS_OPS reads and at
  *                     once after a bad one (a quiet worker sends none)
