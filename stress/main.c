@@ -19,6 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if !defined(_WIN32)
+#    include <sys/resource.h>
+#    include <sys/wait.h>
+#else
+#    define RUSAGE_SELF 0
+#    define RUSAGE_CHILDREN 1
+#endif
 #if defined(_WIN32)
 #    include <windows.h>
 #endif
@@ -38,6 +45,7 @@ struct options {
     long min_verified, min_overlap, min_repairs;
     unsigned seed;
     bool quiet, overlong;
+    bool fork_mode; /* --fork: children forked from a zygote, not exec'd */
     /* --shard I/N: this run is children [first, first + count) of the whole
      * run's `children`; each child's random draws depend only on (seed, its
      * index), so N shards together are the unsharded run's children. */
@@ -75,8 +83,20 @@ struct totals {
     long writers_started, kills_planned; /* fixed by the seed, whatever the timing */
     uint64_t *attach_ns;                 /* room for max_attach entries, NULL for the baseline */
     long n_attach, max_attach;
+    /* Per attach: its latency, of that on a CPU and in a run queue (ns), and
+     * its voluntary and involuntary context switches; n_split of them. */
+    unsigned long long (*attach_split)[5];
+    long n_split;
     double wall_s, children_per_s, baseline_per_s;
+    /* Where a fleet's time went, to compare with the baseline's: CPU of its
+     * reaped children and of the runner, and the runner's wall time spent
+     * spawning, waiting for output, and reading/reaping (POSIX; 0 elsewhere). */
+    double child_cpu_s, self_cpu_s, spawn_s, wait_s, reap_s;
+    long loops;
+    struct totals *base; /* the baseline's, for the report */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
+    bool zygote_hung;    /* --fork: the zygote did not exit when told */
+    double zygote_cpu_s; /* --fork: the zygote's and its intermediates' CPU, whole run */
 };
 
 static uint32_t g_rng;
@@ -121,6 +141,9 @@ static void usage(FILE *f)
         "  --min-verified N   inconclusive below N verified non-empty reads (default 1000)\n"
         "  --min-overlap N    inconclusive below N reads that overlapped a write (default 20)\n"
         "  --min-repairs N    with --kill-in-set: inconclusive below N repairs (default 1)\n"
+        "  --fork             fork children from a zygote that has not loaded the library\n"
+        "                     (each loads it after the fork) instead of exec'ing them;\n"
+        "                     the spawn-only baseline is forked too (POSIX only)\n"
         "  --quiet            no progress lines\n"
         "exit: 0 clean, 1 violations, 2 usage, 3 runner error, 4 inconclusive\n");
 }
@@ -153,17 +176,29 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {{"library", 1, 0, 'l'},       {"children", 1, 0, 'n'},
-                                          {"parallel", 1, 0, 'p'},      {"writers", 1, 0, 'w'},
-                                          {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
-                                          {"size", 1, 0, 's'},          {"kill-rate", 1, 0, 'r'},
-                                          {"wedge-timeout", 1, 0, 't'}, {"seed", 1, 0, 'S'},
-                                          {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
-                                          {"quiet", 0, 0, 'q'},         {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},      {"kill-in-set", 2, 0, 'K'},
-                                          {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
-                                          {"min-repairs", 1, 0, 'R'},   {"shard", 1, 0, 'X'},
-                                          {"report", 1, 0, 1000},       {0, 0, 0, 0}};
+    static const struct option longs[] = {{"library", 1, 0, 'l'},
+                                          {"children", 1, 0, 'n'},
+                                          {"parallel", 1, 0, 'p'},
+                                          {"writers", 1, 0, 'w'},
+                                          {"ops", 1, 0, 'k'},
+                                          {"duration", 1, 0, 'd'},
+                                          {"size", 1, 0, 's'},
+                                          {"kill-rate", 1, 0, 'r'},
+                                          {"wedge-timeout", 1, 0, 't'},
+                                          {"seed", 1, 0, 'S'},
+                                          {"name", 1, 0, 'N'},
+                                          {"json", 1, 0, 'j'},
+                                          {"quiet", 0, 0, 'q'},
+                                          {"help", 0, 0, 'h'},
+                                          {"overlong", 0, 0, 'o'},
+                                          {"kill-in-set", 2, 0, 'K'},
+                                          {"min-verified", 1, 0, 'V'},
+                                          {"min-overlap", 1, 0, 'O'},
+                                          {"min-repairs", 1, 0, 'R'},
+                                          {"shard", 1, 0, 'X'},
+                                          {"report", 1, 0, 1000},
+                                          {"fork", 0, 0, 1001},
+                                          {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -238,6 +273,12 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 'j': o->json = optarg; break;
         case 1000: o->report_dir = optarg; break;
+        case 1001:
+#if defined(_WIN32)
+            bad = "--fork (POSIX only)";
+#endif
+            o->fork_mode = true;
+            break;
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
         case 'K': {
@@ -359,7 +400,12 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
     w->last_ns = shim_now_ns();
-    if (line[0] == 'A' && numbers(line, v, 1) == 1) {
+    if (line[0] == 'A' && numbers(line, v, 5) == 5) {
+        if (t->attach_ns != NULL && t->n_attach < t->max_attach) {
+            t->attach_ns[t->n_attach++] = v[0];
+            memcpy(t->attach_split[t->n_split++], v, sizeof t->attach_split[0]);
+        }
+    } else if (line[0] == 'A' && numbers(line, v, 1) == 1) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach)
             t->attach_ns[t->n_attach++] = v[0];
     } else if ((line[0] == 'P' && numbers(line, v, 8) == 8) ||
@@ -462,6 +508,21 @@ static void timeline_sample(const struct totals *t, long alive, uint64_t t0, boo
     stress_timeline_add(g_timeline, now, &s);
 }
 
+/* CPU seconds (user + system) of this process or of its reaped children. */
+static double cpu_s(int who)
+{
+#if defined(_WIN32)
+    (void)who;
+    return 0;
+#else
+    struct rusage ru;
+    if (getrusage(who, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+#endif
+}
+
 /* Spawns `children` children `parallel` at a time and runs them to the end.
  * role "worker" is a worker, "trivial" the baseline. Returns false on a runner
  * error. */
@@ -480,9 +541,12 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
     }
     uint64_t t0 = shim_now_ns(), life_sum = 0;
     long alive = 0, life_n = 0;
+    double cpu0_children = cpu_s(RUSAGE_CHILDREN), cpu0_self = cpu_s(RUSAGE_SELF);
     uint64_t wedge_ns = (uint64_t)(o->wedge_s * 1e9);
     bool ok = true;
     while (t->finished < o->count && ok) {
+        uint64_t ta = shim_now_ns();
+        t->loops++;
         for (long s = 0; s < o->parallel && alive < o->parallel && t->started < o->count; s++) {
             struct worker *w = &ws[s];
             if (w->used)
@@ -538,8 +602,11 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
         for (long s = 0; s < o->parallel; s++)
             if (ws[s].used)
                 live[n++] = &ws[s].c;
+        uint64_t tb = shim_now_ns();
         shim_children_wait_any(live, n, 20);
         uint64_t now = shim_now_ns();
+        t->spawn_s += (double)(tb - ta) / 1e9;
+        t->wait_s += (double)(now - tb) / 1e9;
         for (long k = 0; k < o->parallel; k++) {
             struct worker *w = &ws[k];
             if (!w->used || drain(w, t))
@@ -592,12 +659,15 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 shim_child_kill(&w->c, SIGKILL);
             }
         }
+        t->reap_s += (double)(shim_now_ns() - now) / 1e9;
         if (workers) {
             progress(o, t, alive, t0, false);
             timeline_sample(t, alive, t0, false);
         }
     }
     t->wall_s = (double)(shim_now_ns() - t0) / 1e9;
+    t->child_cpu_s = cpu_s(RUSAGE_CHILDREN) - cpu0_children;
+    t->self_cpu_s = cpu_s(RUSAGE_SELF) - cpu0_self;
     t->children_per_s = t->wall_s > 0 ? (double)t->finished / t->wall_s : 0;
     if (workers) {
         progress(o, t, alive, t0, true);
@@ -755,6 +825,13 @@ static void end_checks(const struct options *o, struct totals *t)
     t->leaked_children = shim_reap_all() != 0;
 }
 
+/* Attach splits by their latency. */
+static int cmp_split(const void *a, const void *b)
+{
+    unsigned long long x = *(const unsigned long long *)a, y = *(const unsigned long long *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -784,7 +861,7 @@ static long violations(const struct totals *t)
            t->crashed + t->errors_attach + t->errors_exit + t->errors_other +
            (final_read_bad(t) ? 1 : 0) + (t->leaked_segment ? 1 : 0) +
            (!t->probe_ran || !t->probe_empty) + (t->leaked_fds ? 1 : 0) +
-           (t->leaked_children ? 1 : 0);
+           (t->leaked_children ? 1 : 0) + (t->zygote_hung ? 1 : 0);
 }
 
 /* Evidence the run needs before it may pass: a short message naming what
@@ -865,7 +942,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
             "  \"ops_per_s\": %.0f, \"children_per_s\": %.1f, "
             "\"baseline_children_per_s\": %.1f, \"ratio_to_baseline\": %.3f,\n"
-            "  \"wall_s\": %.3f,\n"
+            "  \"wall_s\": %.3f, \"mode\": \"%s\",\n"
             "  \"end\": {\"segment_left\": %s, \"fresh_attach_empty\": %s, "
             "\"fds_leaked\": %s, \"children_left\": %s},\n"
             "  \"floors\": {\"min_verified\": %ld, \"min_overlap\": %ld, \"min_repairs\": %ld, "
@@ -878,10 +955,10 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->wedges, t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99),
             pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio, t->wall_s,
-            t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
-            t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
-            o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
-            violations(t), verdict(o, t));
+            o->fork_mode ? "fork" : "exec", t->leaked_segment ? "true" : "false",
+            t->probe_empty ? "true" : "false", t->leaked_fds ? "true" : "false",
+            t->leaked_children ? "true" : "false", o->min_verified, o->min_overlap, o->min_repairs,
+            short_of ? short_of : "", violations(t), verdict(o, t));
         fprintf(f,
                 "  \"shard\": {\"index\": %ld, \"count\": %ld, \"first_child\": %ld, "
                 "\"children\": %ld},\n"
@@ -935,14 +1012,53 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
             pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), t->n_attach, o->parallel);
     fprintf(f,
-            "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f\n",
-            t->children_per_s, t->baseline_per_s, ratio);
+            "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f "
+            "(%s mode)\n",
+            t->children_per_s, t->baseline_per_s, ratio, o->fork_mode ? "fork" : "exec");
     fprintf(f,
             "  end of run      segment left: %s; fresh attach empty: %s; fds leaked: %s; children "
-            "left: %s\n",
+            "left: %s%s\n",
             t->leaked_segment ? "YES" : "no", t->probe_empty ? "yes" : "NO",
-            t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no");
+            t->leaked_fds ? "YES" : "no", t->leaked_children ? "YES" : "no",
+            t->zygote_hung ? "; zygote hung: YES" : "");
+    if (t->n_split > 0) {
+        /* The slowest 1% of attaches (from the p99 up) against all of them:
+         * time on a CPU, waiting for one, and blocked (the rest); times it
+         * gave up the CPU (blocked) and was preempted. */
+        double all[5] = {0, 0, 0, 0, 0}, top[5] = {0, 0, 0, 0, 0};
+        long from = (long)(0.99 * (double)(t->n_split - 1) + 0.5), ntop = t->n_split - from;
+        for (long i = 0; i < t->n_split; i++)
+            for (int k = 0; k < 5; k++) {
+                double x = (double)t->attach_split[i][k] / (k < 3 ? 1e3 : 1);
+                all[k] += x / (double)t->n_split;
+                if (i >= from)
+                    top[k] += x / (double)ntop;
+            }
+        fprintf(f,
+                "  attach split    all %ld: %.0f us = %.0f on a CPU + %.0f in the run queue + %.0f "
+                "blocked, %.1f blocking and %.1f preempting switches; slowest %ld (p99 up): %.0f "
+                "us = %.0f + %.0f + %.0f, %.1f and %.1f switches\n",
+                t->n_split, all[0], all[1], all[2], all[0] - all[1] - all[2], all[3], all[4], ntop,
+                top[0], top[1], top[2], top[0] - top[1] - top[2], top[3], top[4]);
+    }
     fprintf(f, "  wall time       %.2f s\n", t->wall_s);
+    const struct totals *b = t->base;
+    if (b != NULL && b->finished > 0 && t->finished > 0)
+        fprintf(f,
+                "  where it went   per child: children's CPU %.0f us (baseline %.0f), runner's "
+                "CPU %.0f us (%.0f); runner's wall: spawning %.0f us (%.0f), waiting %.0f us "
+                "(%.0f), reading and reaping %.0f us (%.0f); %ld loops (%ld)\n",
+                1e6 * t->child_cpu_s / (double)t->finished,
+                1e6 * b->child_cpu_s / (double)b->finished,
+                1e6 * t->self_cpu_s / (double)t->finished,
+                1e6 * b->self_cpu_s / (double)b->finished, 1e6 * t->spawn_s / (double)t->finished,
+                1e6 * b->spawn_s / (double)b->finished, 1e6 * t->wait_s / (double)t->finished,
+                1e6 * b->wait_s / (double)b->finished, 1e6 * t->reap_s / (double)t->finished,
+                1e6 * b->reap_s / (double)b->finished, t->loops, b->loops);
+    if (o->fork_mode && b != NULL)
+        fprintf(f,
+                "  zygote          %.0f us of CPU per child forked (its intermediates included)\n",
+                1e6 * t->zygote_cpu_s / (double)(t->started + b->started + 2)); /* + holder, get */
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
     else
@@ -964,6 +1080,12 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 #endif
     int fds_before = shim_count_fds();
+#if !defined(_WIN32)
+    if (o.fork_mode && !shim_zygote_start(roles, o.library)) {
+        fprintf(stderr, "dllmem-stress: cannot start the zygote: %s\n", strerror(errno));
+        return STRESS_RUNNER_ERROR;
+    }
+#endif
 
     /* Baseline first: the same number of trivial children, spawned the same way. */
     struct totals base;
@@ -977,13 +1099,20 @@ int main(int argc, char **argv)
     if (t.attach_ns == NULL)
         return STRESS_RUNNER_ERROR;
     t.max_attach = o.count;
+    t.attach_split = calloc((size_t)o.count, sizeof *t.attach_split);
+    if (t.attach_split == NULL) {
+        free(t.attach_ns);
+        return STRESS_RUNNER_ERROR;
+    }
     t.windows = calloc((size_t)o.count, sizeof *t.windows); /* at most one per child */
     if (t.windows == NULL) {
         free(t.attach_ns);
+        free(t.attach_split);
         return STRESS_RUNNER_ERROR;
     }
     t.max_windows = o.count;
     t.baseline_per_s = base.children_per_s;
+    t.base = &base;
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
     struct holder h;
     holder_start(&o, &h, &t);
@@ -996,13 +1125,25 @@ int main(int argc, char **argv)
     if (!run_fleet(&o, "worker", &t)) {
         holder_stop(&h, &t);
         free(t.attach_ns);
+        free(t.attach_split);
         free(t.windows);
         return STRESS_RUNNER_ERROR;
     }
     holder_stop(&h, &t);
     end_checks(&o, &t);
+#if !defined(_WIN32)
+    if (o.fork_mode) {
+        double before = cpu_s(RUSAGE_CHILDREN);
+        t.zygote_hung = !shim_zygote_stop();
+        t.zygote_cpu_s = cpu_s(RUSAGE_CHILDREN) - before; /* reaped just now */
+        /* A child subreaper: any descendant left over is ours now. */
+        t.leaked_children =
+            t.leaked_children || !(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
+    }
+#endif
     t.leaked_fds = shim_count_fds() != fds_before;
     qsort(t.attach_ns, (size_t)t.n_attach, sizeof *t.attach_ns, cmp_u64);
+    qsort(t.attach_split, (size_t)t.n_split, sizeof *t.attach_split, cmp_split);
 
     report(&o, &t, stdout, false);
     if (o.json != NULL) {
@@ -1010,6 +1151,7 @@ int main(int argc, char **argv)
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
             free(t.attach_ns);
+            free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
@@ -1030,11 +1172,13 @@ int main(int argc, char **argv)
             fprintf(stderr, "dllmem-stress: cannot write the report in %s: %s\n", o.report_dir,
                     strerror(errno));
             free(t.attach_ns);
+            free(t.attach_split);
             free(t.windows);
             return STRESS_RUNNER_ERROR;
         }
     }
     free(t.attach_ns);
+    free(t.attach_split);
     free(t.windows);
     char why[160];
     if (violations(&t))

@@ -102,6 +102,15 @@ int shim_child_reap(shim_child *c);
 int shim_reap_all(void);
 /* Sets the path of this executable (argv[0] resolved) for re-execution. */
 void shim_set_self(const char *exe);
+/* Fork mode (POSIX): from now on shim_spawn_role forks children from a
+ * zygote started here, which has not loaded `library` and never does; each
+ * child checks that before running its role (an "E zygote" line if not). The
+ * caller becomes a child subreaper, so the children are its own to wait for
+ * and kill. Stopped by shim_zygote_stop, or at exit. */
+struct shim_role;
+bool shim_zygote_start(const struct shim_role *const *roles, const char *library);
+/* Ends the zygote; false if it had to be killed. */
+bool shim_zygote_stop(void);
 /* A monotonic clock, in ns. */
 uint64_t shim_now_ns(void);
 
@@ -122,6 +131,10 @@ uint64_t shim_now_ns(void);
  * buffer as it was; overlapped: reads during which the segment's sequence
  * moved or was odd; changed: reads that saw a new message.
  *   A <attach_ns>     after the library loaded and attached: the child is ready
+ *                     [<cpu_ns> <runq_ns> <voluntary> <involuntary>: of that,
+ *                     time on a CPU and waiting for one, and context switches
+ *                     (its CPU clock, /proc/self/schedstat, getrusage), where
+ *                     the OS says]
  *   P T               progress: a writer after every Set (ops = Sets that
  *                     returned), a reader every SHIM_PROGRESS_OPS reads and at
  *                     once after a bad one (a quiet worker sends none)

@@ -6,11 +6,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,9 +57,15 @@ static size_t env_key_len(const char *kv)
     return eq != NULL ? (size_t)(eq - kv) : strlen(kv);
 }
 
+static bool zygote_spawn(shim_child *c, const char *role, const char *const *args,
+                         const char *const *env);
+static int g_zsock = -1; /* fork mode: the runner's end of the zygote's socket */
+
 bool shim_spawn_role(shim_child *c, const char *role, const char *const *args,
                      const char *const *env)
 {
+    if (g_zsock >= 0)
+        return zygote_spawn(c, role, args, env);
     char *argv[64];
     int argc = 0;
     argv[argc++] = g_self;
@@ -295,4 +305,271 @@ void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
         }
     }
     (void)poll(p, (nfds_t)k, timeout_ms);
+}
+
+/* ---- fork mode: a zygote that has not loaded the library ------------------------
+ *
+ * The zygote is forked from the runner before any child and never loads the
+ * library under test. A spawn request (role, arguments, environment entries,
+ * the write end of the child's stdout pipe) goes over a socket; the zygote
+ * forks an intermediate that forks the child and exits, so the child is
+ * reparented to the runner (a child subreaper) and the runner waits for it,
+ * kills it and reads its exit status exactly as it would an exec'd child. The
+ * child checks that the library is not mapped yet, sets its environment and
+ * runs the role in place of an exec: it loads the library itself, after the
+ * fork, concurrently with its siblings. */
+#define ZYGOTE_MSG 8192
+static pid_t g_zpid = -1;   /* the zygote */
+static pid_t g_zowner = -1; /* the runner (atexit runs in children too) */
+static char g_zlib[4096];   /* the library's real path, never mapped in the zygote */
+
+/* True if a file mapping of `path` is in this process (/proc/self/maps). */
+static bool library_mapped(const char *path)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (f == NULL)
+        return true; /* cannot tell: say so rather than pass */
+    char line[4096 + 128];
+    bool found = false;
+    size_t plen = strlen(path);
+    while (!found && fgets(line, sizeof line, f) != NULL) {
+        char *p = strchr(line, '/');
+        size_t n = p != NULL ? strcspn(p, "\n") : 0;
+        found = p != NULL && n == plen && memcmp(p, path, n) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+/* In the forked child: stdout to the pipe, the environment entries, the
+ * check, then the role, as `exe --role ROLE ARGS...` would run it. */
+static void zygote_child(const shim_role *const *roles, char *msg, size_t len, int out_fd)
+{
+    close(g_zsock);
+    if (out_fd != STDOUT_FILENO) {
+        dup2(out_fd, STDOUT_FILENO);
+        close(out_fd);
+    }
+    char *argv[64];
+    int argc = 0, nenv = 0;
+    argv[argc++] = g_self;
+    argv[argc++] = (char *)"--role";
+    char *p = msg + 1, *end = msg + len;
+    nenv = (unsigned char)msg[0];
+    for (int i = 0; i < nenv && p < end; i++) {
+        char *eq = strchr(p, '=');
+        if (eq != NULL) {
+            *eq = '\0';
+            setenv(p, eq + 1, 1);
+            *eq = '=';
+        }
+        p += strlen(p) + 1;
+    }
+    while (p < end && argc < 63) {
+        argv[argc++] = p;
+        p += strlen(p) + 1;
+    }
+    argv[argc] = NULL;
+    /* Not before the intermediate is gone and this child is the runner's: a
+     * role may watch getppid() for its runner's death (the holder does), and
+     * the runner's death kills it from then on, as it does the zygote. */
+    long long deadline = now_ms() + 10000;
+    while (getppid() != g_zowner) {
+        if (now_ms() >= deadline) {
+            printf("E zygote: not reparented to the runner\n");
+            fflush(stdout);
+            _exit(SHIM_ROLE_ERROR);
+        }
+        sched_yield();
+    }
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != g_zowner)
+        _exit(SHIM_ROLE_ERROR); /* the runner died just now */
+    if (library_mapped(g_zlib)) {
+        printf("E zygote: %s was mapped before the fork\n", g_zlib);
+        fflush(stdout);
+        _exit(SHIM_ROLE_ERROR);
+    }
+    int rc = SHIM_ROLE_USAGE;
+    (void)shim_role_dispatch(argc, argv, roles, &rc);
+    exit(rc); /* exit, not _exit: stdio and the library's destructors, as after exec */
+}
+
+static void zygote_main(const shim_role *const *roles, volatile pid_t *slot)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* the runner died without stopping us */
+    if (getppid() != g_zowner)
+        _exit(0);
+    for (;;) {
+        char msg[ZYGOTE_MSG];
+        union {
+            struct cmsghdr h;
+            char buf[CMSG_SPACE(sizeof(int))];
+        } ctl;
+        struct iovec iov = {msg, sizeof msg - 1};
+        struct msghdr mh = {0};
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = ctl.buf;
+        mh.msg_controllen = sizeof ctl.buf;
+        ssize_t n = recvmsg(g_zsock, &mh, 0);
+        if (n <= 0)
+            _exit(n == 0 ? 0 : 1); /* the runner closed its end: done */
+        struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+        int fd = -1;
+        if (c != NULL && c->cmsg_type == SCM_RIGHTS)
+            memcpy(&fd, CMSG_DATA(c), sizeof fd);
+        msg[n] = '\0';
+        pid_t child = -1;
+        *slot = -1;
+        pid_t mid = fd >= 0 ? fork() : -1;
+        if (mid == 0) {
+            pid_t g = fork();
+            if (g == 0)
+                zygote_child(roles, msg, (size_t)n, fd);
+            *slot = g;
+            _exit(0);
+        }
+        if (mid > 0) {
+            while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {
+            }
+            child = *slot; /* reparented to the runner once mid is reaped */
+        }
+        if (fd >= 0)
+            close(fd);
+        if (send(g_zsock, &child, sizeof child, 0) != (ssize_t)sizeof child)
+            _exit(1);
+    }
+}
+
+static void zygote_atexit(void)
+{
+    if (getpid() == g_zowner)
+        shim_zygote_stop();
+}
+
+bool shim_zygote_start(const shim_role *const *roles, const char *library)
+{
+    if (g_zsock >= 0)
+        return true;
+    char *real = realpath(library, NULL);
+    snprintf(g_zlib, sizeof g_zlib, "%s", real != NULL ? real : library);
+    free(real);
+    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+        return false;
+    /* One shared word: the intermediate leaves the child's pid in it. */
+    volatile pid_t *slot =
+        mmap(NULL, sizeof(pid_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (slot == MAP_FAILED)
+        return false;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+        munmap((void *)slot, sizeof(pid_t));
+        return false;
+    }
+    g_zowner = getpid();
+    fflush(NULL); /* nothing buffered is written twice */
+    pid_t z = fork();
+    if (z == 0) {
+        close(sv[0]);
+        g_zsock = sv[1];
+        g_ntracked = 0; /* the runner's children are not the zygote's */
+        zygote_main(roles, slot);
+    }
+    munmap((void *)slot, sizeof(pid_t));
+    close(sv[1]);
+    if (z < 0) {
+        close(sv[0]);
+        return false;
+    }
+    g_zsock = sv[0];
+    g_zpid = z;
+    static bool registered;
+    if (!registered)
+        registered = atexit(zygote_atexit) == 0;
+    return true;
+}
+
+bool shim_zygote_stop(void)
+{
+    if (g_zsock < 0)
+        return true;
+    close(g_zsock); /* the zygote reads end of file and exits */
+    g_zsock = -1;
+    bool ok = true;
+    long long deadline = now_ms() + 5000;
+    for (;;) {
+        pid_t r = waitpid(g_zpid, NULL, WNOHANG);
+        if (r == g_zpid || (r < 0 && errno != EINTR))
+            break;
+        if (now_ms() >= deadline) {
+            ok = false; /* it should have exited: report it, and end it */
+            kill(g_zpid, SIGKILL);
+            while (waitpid(g_zpid, NULL, 0) < 0 && errno == EINTR) {
+            }
+            break;
+        }
+        usleep(1000);
+    }
+    g_zpid = -1;
+    return ok;
+}
+
+/* fork mode's half of shim_spawn_role: one request, one pid back. */
+static bool zygote_spawn(shim_child *c, const char *role, const char *const *args,
+                         const char *const *env)
+{
+    char msg[ZYGOTE_MSG];
+    size_t len = 1;
+    int nenv = 0;
+    bool fits = true;
+#define ZPUT(s)                                                                                    \
+    do {                                                                                           \
+        size_t l_ = strlen(s) + 1;                                                                 \
+        if (len + l_ > sizeof msg - 1)                                                             \
+            fits = false;                                                                          \
+        else                                                                                       \
+            memcpy(msg + len, (s), l_), len += l_;                                                 \
+    } while (0)
+    for (; env != NULL && env[nenv] != NULL && nenv < 255; nenv++)
+        ZPUT(env[nenv]);
+    msg[0] = (char)nenv;
+    ZPUT(role);
+    for (int i = 0; args != NULL && args[i] != NULL; i++)
+        ZPUT(args[i]);
+#undef ZPUT
+    if (!fits)
+        return false;
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0)
+        return false;
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct iovec iov = {msg, len};
+    struct msghdr mh = {0};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctl.buf;
+    mh.msg_controllen = sizeof ctl.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &pfd[1], sizeof(int));
+    pid_t pid = -1;
+    struct pollfd p = {g_zsock, POLLIN, 0};
+    bool sent = sendmsg(g_zsock, &mh, MSG_NOSIGNAL) == (ssize_t)len;
+    close(pfd[1]);
+    if (!sent || poll(&p, 1, 10000) != 1 ||
+        recv(g_zsock, &pid, sizeof pid, 0) != (ssize_t)sizeof pid || pid <= 0) {
+        close(pfd[0]);
+        return false;
+    }
+    track(pid);
+    c->pid = pid;
+    c->out_fd = pfd[0];
+    return true;
 }

@@ -16,6 +16,8 @@
 #    include <io.h>
 #    include <windows.h>
 #else
+#    include <fcntl.h>
+#    include <sys/resource.h>
 #    include <sys/time.h>
 #endif
 #include <time.h>
@@ -159,6 +161,39 @@ static void send_tally(char tag, const struct tally *t, const char *tail)
     fflush(stdout);
 }
 
+/* Where a stretch of this process's wall time went: on a CPU (its CPU
+ * clock), waiting in a run queue (/proc/self/schedstat, read through an fd
+ * opened beforehand, so a reading is one syscall), and how often it gave up
+ * the CPU itself (blocked: a lock wait, a sleep) or was preempted. */
+struct sched_mark {
+    unsigned long long cpu_ns, runq_ns, voluntary, involuntary;
+};
+
+static bool sched_mark(int schedstat_fd, struct sched_mark *m)
+{
+#if defined(_WIN32)
+    (void)schedstat_fd;
+    (void)m;
+    return false;
+#else
+    char line[128];
+    ssize_t n = schedstat_fd >= 0 ? pread(schedstat_fd, line, sizeof line - 1, 0) : -1;
+    struct timespec ts;
+    struct rusage ru;
+    if (n <= 0 || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0 ||
+        getrusage(RUSAGE_SELF, &ru) != 0)
+        return false;
+    line[n] = '\0';
+    char *end = line, *end2 = line;
+    (void)strtoull(line, &end, 10); /* its CPU time lags: the current slice is not in it */
+    m->runq_ns = strtoull(end, &end2, 10);
+    m->cpu_ns = (unsigned long long)ts.tv_sec * 1000000000u + (unsigned long long)ts.tv_nsec;
+    m->voluntary = (unsigned long long)ru.ru_nvcsw;
+    m->involuntary = (unsigned long long)ru.ru_nivcsw;
+    return end != line && end2 != end;
+#endif
+}
+
 struct worker_args {
     const char *library;
     bool writer;
@@ -183,7 +218,14 @@ static int role_worker(int argc, char **argv)
         kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
         quiet = quiet || strcmp(argv[i], "quiet") == 0;
     }
+#if defined(_WIN32)
+    int sfd = -1;
+#else
+    int sfd = open("/proc/self/schedstat", O_RDONLY | O_CLOEXEC);
+#endif
+    struct sched_mark m0, m1;
     uint64_t t0 = shim_now_ns();
+    bool split = sched_mark(sfd, &m0); /* both marks inside [t0, t1] */
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
     struct worker_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
                             strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
@@ -201,8 +243,18 @@ static int role_worker(int argc, char **argv)
         fflush(stdout);
         return SHIM_ROLE_ERROR;
     }
+    split = split && sched_mark(sfd, &m1);
     uint64_t t1 = shim_now_ns();
-    printf("A %llu\n", (unsigned long long)(t1 - t0));
+#if !defined(_WIN32)
+    if (sfd >= 0)
+        close(sfd);
+#endif
+    if (split)
+        printf("A %llu %llu %llu %llu %llu\n", (unsigned long long)(t1 - t0), m1.cpu_ns - m0.cpu_ns,
+               m1.runq_ns - m0.runq_ns, m1.voluntary - m0.voluntary,
+               m1.involuntary - m0.involuntary);
+    else
+        printf("A %llu\n", (unsigned long long)(t1 - t0));
     fflush(stdout);
     if (shim_lib_is_extended(&lib) && lib.x_attach_status() != DLLMEM_OK) {
         printf("E attach %s\n", lib.x_attach_reason());
