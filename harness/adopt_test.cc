@@ -188,6 +188,10 @@ TEST(Adopt, JoiningPagedWithARecordAndAnUnfinishedBlockRetries) {
   o.Put16(4096 + 4, 1);
   o.Put16(4096 + 6, 128);
   ExpectVerdictUntouched(o, "joining", kPage, 4096, "retry");
+  // Windows cannot go round (a process outside dllmem keeps it open) and
+  // gives this reason to the caller.
+  adopt_probe r = Adopt(o, "joining", kPage, 4096);
+  EXPECT_NE(std::string(r.reason).find("never fully initialized"), std::string::npos) << r.reason;
 }
 
 TEST(Adopt, JoiningPagedWithARecordAndAForeignBlockIsRefused) {
