@@ -155,7 +155,18 @@ def stress_shards(check, stress, lib, work):
         js = os.path.join(work, f"c{i}.json")
         r = run([check, "--library", lib, "--filter", SHARD_FILTER, "--stress", "400",
                  "--shard", f"{i}/4", "--json", js])
-        expect(r.returncode == 0, f"dllmem-check shard {i}/4 passed (exit {r.returncode})")
+        # A shard of 100 children can be short of evidence on its own under
+        # load (inconclusive); the merge judges the whole run. Anything else
+        # failing in a shard is a failure.
+        rep = json.load(open(js)) if os.path.exists(js) else None
+        s = rep.get("stress") if rep else None
+        short_only = (r.returncode == 1 and rep is not None and
+                      all(t.get("status") != "failed" for t in rep.get("harness", [])) and
+                      s is not None and s.get("verdict") == "INCONCLUSIVE")
+        expect(r.returncode == 0 or short_only,
+               f"dllmem-check shard {i}/4 passed or was only short of evidence (exit {r.returncode})")
+        if r.returncode != 0:
+            print(r.stdout[-3000:])
         reps.append(js)
     r = run([check, "--merge"] + reps + ["--json", os.path.join(work, "cm.json")])
     print(r.stdout)
