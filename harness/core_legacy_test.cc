@@ -90,19 +90,24 @@ TEST_F(LegacyCore, GetTruncatesWithoutSplittingAPair) {
 // AddressSanitizer sees any byte past it.
 TEST(SharedArea, CopiesStayInsideAnAreaOfAnyCapacity) {
   for (uint32_t cap = 1; cap <= 9; cap++) {
-    SCOPED_TRACE("capacity " + std::to_string(cap));
-    auto *area = static_cast<dllmem_unit *>(malloc(cap * sizeof(dllmem_unit)));
-    ASSERT_NE(area, nullptr);
-    std::vector<dllmem_unit> src(cap), back(cap);
-    for (uint32_t i = 0; i < cap; i++) src[i] = static_cast<dllmem_unit>(0x41 + i);
-    const size_t n = cap - 1;  // a string and its terminator fill the area
-    dllmem_shared_put(area, cap, src.data(), n);
-    for (size_t i = 0; i < n; i++) EXPECT_EQ(dllmem_shared_unit(area, cap, i), src[i]) << i;
-    EXPECT_EQ(dllmem_shared_unit(area, cap, n), 0) << "terminator";
-    dllmem_shared_get(back.data(), area, cap, n);
-    EXPECT_TRUE(
-        std::equal(src.begin(), src.begin() + static_cast<std::ptrdiff_t>(n), back.begin()));
-    free(area);
+    for (size_t n = 0; n < cap; n++) {  // every length, the area filled last
+      SCOPED_TRACE("capacity " + std::to_string(cap) + ", " + std::to_string(n) + " units");
+      auto *area = static_cast<dllmem_unit *>(malloc(cap * sizeof(dllmem_unit)));
+      // Exactly n units, no terminator (as dllmem_set takes them).
+      auto *src = static_cast<dllmem_unit *>(malloc(n > 0 ? n * sizeof(dllmem_unit) : 1));
+      ASSERT_NE(area, nullptr);
+      ASSERT_NE(src, nullptr);
+      for (uint32_t i = 0; i < cap; i++) area[i] = 0xAAAA;  // not zero: the terminator shows
+      for (size_t i = 0; i < n; i++) src[i] = static_cast<dllmem_unit>(0x41 + i);
+      dllmem_shared_put(area, cap, src, n);
+      for (size_t i = 0; i < n; i++) EXPECT_EQ(dllmem_shared_unit(area, cap, i), src[i]) << i;
+      EXPECT_EQ(dllmem_shared_unit(area, cap, n), 0) << "terminator";
+      std::vector<dllmem_unit> back(cap, 0xBBBB);
+      dllmem_shared_get(back.data(), area, cap, n);
+      EXPECT_TRUE(std::equal(src, src + n, back.begin()));
+      free(src);
+      free(area);
+    }
   }
 }
 

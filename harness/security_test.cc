@@ -125,6 +125,14 @@ TEST_F(Security, AnObjectOwnedByAnotherUserIsRefusedAndLeftAlone) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root to create an object as another user";
   ASSERT_EQ(RunRole(name_, "nobody-create", {name_, std::to_string(MappingBytes(4096))}), 0);
   RefuseForeignObject('Z', DLLMEM_FOREIGN_OWNER);
+  Load();  // again, for the reason: it names both owners
+  if (HasExtendedApi()) {
+    std::string why = lib_.x_attach_reason();
+    EXPECT_NE(why.find("not by this user (uid " + std::to_string(geteuid()) + ")"),
+              std::string::npos)
+        << why;
+  }
+  Unload();
 }
 
 TEST_F(Security, AnObjectOfTheWrongSizeIsRefusedAndLeftAlone) {
@@ -242,6 +250,10 @@ TEST_F(HeldSegment, MadeReadableByOthersItIsRefusedToNewAttachers) {
   std::vector<unsigned char> before = Snapshot(name_);
   Load();
   ExpectRefused(lib_, DLLMEM_INSECURE);  // "read through a refused object" if it reads "held"
+  if (HasExtendedApi()) {
+    std::string why = lib_.x_attach_reason();
+    EXPECT_NE(why.find("has mode 0644"), std::string::npos) << why;
+  }
   Unload();
   EXPECT_TRUE(Snapshot(name_) == before) << "a refused segment was written to";
   Release();
