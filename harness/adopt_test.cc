@@ -231,7 +231,7 @@ TEST(Adopt, OnAOnePageViewARecordThatDoesNotHoldTogetherMeansTheExamplesMapping)
     uint32_t data_bytes, magic, reserved;
   } cases[] = {
       {"wrong magic", 64, 0x534d4c45u, 0},      {"reserved set", 64, 0x534d4c44u, 1},
-      {"odd size", 63, 0x534d4c44u, 0},         {"too small", 62, 0x534d4c44u, 0},
+      {"odd size", 65, 0x534d4c44u, 0},         {"too small", 62, 0x534d4c44u, 0},
       {"too big", 0x40000002u, 0x534d4c44u, 0},
   };
   for (const Case &c : cases) {
