@@ -149,6 +149,12 @@ TEST_F(LockTimeout, AStoppedWriterMakesOthersTimeOutNotHang) {
 
   shim_child_kill(&writer, SIGKILL);  // before detaching, so this process is the last
   shim_child_wait(&writer, 10000, nullptr, 0);
+  // The timed-out waits let go of everything: this process's next Set goes
+  // through (the dead writer's lock is taken over) instead of blocking.
+  units after = widen("after");
+  size_t n = 0;
+  EXPECT_EQ(lib_.x_set(after.data(), after.size() - 1, &n), DLLMEM_OK);
+  EXPECT_EQ(n, after.size() - 1);
 }
 
 TEST_F(Extended, TheDefaultNameIsPrivateToTheUser) {

@@ -220,6 +220,29 @@ TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
   EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
 }
 
+// Two processes whose slot search starts at the same slot (pids hash alike,
+// here DLLMEM_TEST_SLOT) both attach: the second takes the next free one.
+TEST_F(SlotReuse, TwoProcessesStartingAtTheSameSlotBothAttach) {
+  SetHook("SLOT", "5");
+  std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=5";
+  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
+  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
+  shim_child holder;
+  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
+  char line[32];
+  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  ASSERT_TRUE(LockByteHeld(name_, 1 + 5)) << "inconclusive: the holder is not on slot 5";
+  Load("", g_hooks_library);
+  ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 2);
+  SetUnits(widen("both"));
+  EXPECT_EQ(GetAll(), text("both"));
+  shim_child_kill(&holder, SIGTERM);
+  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+}
+
 // ---- cancellation ---------------------------------------------------------------------
 
 using Cancellation = HookTest;
