@@ -371,6 +371,15 @@ def instruments(args, tree, src, work):
                    ["-LE", "unit", "-R", SLOW, "-E", f"{excl}|{HEAVY}"], args.jobs, False)
         if out[-1].name == "slow" and not args.slow:  # --slow: for every mutant
             out[-1].applies = lambda m: m.file in SLOW_FILES
+    else:
+        # A sample still gets the deterministic part of the slow tier for the
+        # seqlock code: the crash-point sweeps are the only instrument that
+        # repairs a string reaching an odd capacity's last units every time
+        # (the stress tier does so by chance).
+        ctest_tier("crashpoint", f"the crash-point sweeps, for mutants of {', '.join(SLOW_FILES)}",
+                   ["-L", "crashpoint", "-E", excl], args.jobs, False)
+        if out[-1].name == "crashpoint":
+            out[-1].applies = lambda m: m.file in SLOW_FILES
     if args.heavy:
         ctest_tier("heavy", "the heaviest tests", ["-R", HEAVY, "-E", excl], args.jobs, False)
     mc = modelcheck_tier(src, work)
