@@ -323,14 +323,10 @@ TEST_F(Extended, InfoCountsSeventyAttachedProcesses) {
 TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   Load();
   if (!CanCountAttached()) GTEST_SKIP() << "this platform cannot count attached processes";
-  std::string env = EnvName();
-  const char *envp[] = {env.c_str(), nullptr};
-  const char *args[] = {g_library.c_str(), nullptr};
   shim_child holders[3];
   for (auto &h : holders) {
-    ASSERT_TRUE(shim_spawn_role(&h, "hold", args, envp));
-    char line[32];
-    ASSERT_TRUE(shim_child_read_line(&h, 10000, line, sizeof line));
+    StartHolder(&h, g_library);
+    if (HasFatalFailure()) return;
   }
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
@@ -339,10 +335,7 @@ TEST_F(Extended, InfoCountsEveryAttachedProcess) {
   shim_child_wait(&holders[0], 10000, nullptr, 0);
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
   EXPECT_EQ(info.attached, 3);
-  for (int i = 1; i < 3; i++) {
-    shim_child_kill(&holders[i], SIGTERM);
-    shim_child_wait(&holders[i], 10000, nullptr, 0);
-  }
+  for (int i = 1; i < 3; i++) StopHolder(&holders[i]);
 }
 
 // Counting asks the kernel one range at a time; when it cannot answer, the
@@ -352,9 +345,8 @@ TEST_F(Extended, InfoSaysUnknownWhenTheKernelCannotBeAsked) {
   GTEST_SKIP() << "Windows cannot count attached processes";
 #else
   if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  shim_setenv("DLLMEM_TEST_FAIL", "count-getlk");
+  InjectFault("count-getlk");
   Load("", g_hooks_library);
-  shim_unsetenv("DLLMEM_TEST_FAIL");
   ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
@@ -370,25 +362,18 @@ TEST_F(Extended, InfoCountsAFewProcessesWithoutAllocating) {
   GTEST_SKIP() << "Windows cannot count attached processes";
 #else
   if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
-  shim_setenv("DLLMEM_TEST_FAIL", "count-malloc");
+  InjectFault("count-malloc");
   Load("", g_hooks_library);
-  shim_unsetenv("DLLMEM_TEST_FAIL");
-  std::string env = EnvName();
-  const char *envp[] = {env.c_str(), nullptr};
-  const char *args[] = {g_library.c_str(), nullptr};
+  ClearFaults();  // the holders' attaches are not under test
   shim_child holders[2];
   for (auto &h : holders) {
-    ASSERT_TRUE(shim_spawn_role(&h, "hold", args, envp));
-    char line[32];
-    ASSERT_TRUE(shim_child_read_line(&h, 10000, line, sizeof line));
+    StartHolder(&h, g_library);
+    if (HasFatalFailure()) return;
   }
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
   EXPECT_EQ(info.attached, 3) << "counting two other processes needed memory";
-  for (auto &h : holders) {
-    shim_child_kill(&h, SIGTERM);
-    shim_child_wait(&h, 10000, nullptr, 0);
-  }
+  for (auto &h : holders) StopHolder(&h);
 #endif
 }
 

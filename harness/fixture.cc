@@ -1,5 +1,6 @@
 #include "fixture.h"
 
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 
@@ -156,6 +157,22 @@ units LibraryTest::GetAll(uint32_t cch) {
 void LibraryTest::SetUnits(const units &u) {
   units copy(u);
   lib_.set(copy.data());
+}
+
+void LibraryTest::StartHolder(shim_child *holder, const std::string &lib,
+                              const std::string &extra_env) {
+  std::string env = EnvName();
+  const char *envp[] = {env.c_str(), extra_env.empty() ? nullptr : extra_env.c_str(), nullptr};
+  const char *args[] = {lib.c_str(), nullptr};
+  ASSERT_TRUE(shim_spawn_role(holder, "hold", args, envp));
+  char line[32];
+  ASSERT_TRUE(shim_child_read_line(holder, 10000, line, sizeof line))
+      << "the holder never attached";
+}
+
+void LibraryTest::StopHolder(shim_child *holder) {
+  shim_child_kill(holder, SIGTERM);
+  EXPECT_EQ(shim_child_wait(holder, 10000, nullptr, 0), 0) << "a holder did not detach cleanly";
 }
 
 void LibraryTest::StartWriterStoppedMidWrite(shim_child *writer) {

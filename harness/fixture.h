@@ -49,6 +49,12 @@ class LibraryTest : public ::testing::Test {
   // holding the writer lock: seq odd, the data area half new.
   void StartWriterStoppedMidWrite(shim_child *writer);
 
+  // Starts a child that attaches `lib` (role hold) and idles until stopped;
+  // returns once it is attached. extra_env: one more VAR=value, or "".
+  void StartHolder(shim_child *holder, const std::string &lib, const std::string &extra_env = "");
+  // Ends a holder (SIGTERM); it must detach and exit 0.
+  void StopHolder(shim_child *holder);
+
   // True when this platform can count attached processes (POSIX can,
   // Windows cannot); Load() first.
   bool CanCountAttached();

@@ -179,11 +179,8 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
   shim_child_kill(&writer, SIGKILL);
   shim_child_wait(&writer, 10000, nullptr, 0);
 
-  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
-  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
-  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
-  char line[32];
-  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  StartHolder(&holder, g_hooks_library, slot);
+  if (HasFatalFailure()) return;
   ASSERT_TRUE(LockByteHeld(name_, 1 + 4242)) << "inconclusive: the newcomer is not on slot 4242";
 
   auto t0 = Clock::now();
@@ -192,8 +189,7 @@ TEST_F(SlotReuse, ANewcomerOnADeadWritersSlotDoesNotMakeWritersWait) {
   EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
       << "a Set waited " << MsSince(t0) << " ms for the newcomer on the dead writer's slot";
   EXPECT_EQ(GetAll(), text("after"));
-  shim_child_kill(&holder, SIGTERM);
-  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+  StopHolder(&holder);
 }
 
 // After a Set the lock word is free, whoever holds the other slots: a Set
@@ -202,13 +198,9 @@ TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
   SetHook("WAIT_MS", "3000");
   SetHook("SLOT", "2");  // this process; the holder asks for slot 1
   Load("", g_hooks_library);
-  std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=1";
-  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
-  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
   shim_child holder;
-  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
-  char line[32];
-  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  StartHolder(&holder, g_hooks_library, "DLLMEM_TEST_SLOT=1");
+  if (HasFatalFailure()) return;
   ASSERT_TRUE(LockByteHeld(name_, 1 + 1)) << "inconclusive: the holder is not on slot 1";
   for (const char *t : {"first", "second", "third"}) {
     units s = widen(t);
@@ -216,21 +208,16 @@ TEST_F(SlotReuse, ASetLeavesTheLockWordFreeForTheNext) {
     EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK) << t;
     EXPECT_EQ(GetAll(), text(t));
   }
-  shim_child_kill(&holder, SIGTERM);
-  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+  StopHolder(&holder);
 }
 
 // Two processes whose slot search starts at the same slot (pids hash alike,
 // here DLLMEM_TEST_SLOT) both attach: the second takes the next free one.
 TEST_F(SlotReuse, TwoProcessesStartingAtTheSameSlotBothAttach) {
-  SetHook("SLOT", "5");
-  std::string env1 = EnvName(), slot = "DLLMEM_TEST_SLOT=5";
-  const char *henv[] = {env1.c_str(), slot.c_str(), nullptr};
-  const char *hargs[] = {g_hooks_library.c_str(), nullptr};
+  SetHook("SLOT", "5");  // this process and the holder alike
   shim_child holder;
-  ASSERT_TRUE(shim_spawn_role(&holder, "hold", hargs, henv));
-  char line[32];
-  ASSERT_TRUE(shim_child_read_line(&holder, 10000, line, sizeof line));
+  StartHolder(&holder, g_hooks_library);
+  if (HasFatalFailure()) return;
   ASSERT_TRUE(LockByteHeld(name_, 1 + 5)) << "inconclusive: the holder is not on slot 5";
   Load("", g_hooks_library);
   ASSERT_EQ(lib_.x_attach_status(), DLLMEM_OK) << lib_.x_attach_reason();
@@ -239,8 +226,7 @@ TEST_F(SlotReuse, TwoProcessesStartingAtTheSameSlotBothAttach) {
   EXPECT_EQ(info.attached, 2);
   SetUnits(widen("both"));
   EXPECT_EQ(GetAll(), text("both"));
-  shim_child_kill(&holder, SIGTERM);
-  EXPECT_EQ(shim_child_wait(&holder, 10000, nullptr, 0), 0);
+  StopHolder(&holder);
 }
 
 // ---- cancellation ---------------------------------------------------------------------
