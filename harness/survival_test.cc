@@ -102,6 +102,12 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
   EXPECT_EQ(info.attached, 2) << "this process and the forked worker, not the dead writer";
+  // The worker gone, its attach must be gone too before this process detaches
+  // (else it would not be the last and would leave the name): bounded wait.
+  KillOrphan(worker);
+  for (int i = 0; i < 500 && lib_.x_get_info(&info) == DLLMEM_OK && info.attached != 1; i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(info.attached, 1) << "the killed worker's attach outlived it";
 }
 
 // ---- exit() while another thread is inside the exports -------------------------
