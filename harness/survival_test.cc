@@ -148,6 +148,9 @@ TEST_F(BusyExit, ExitWhileAThreadSleepsInsideSetIsClean) {
                    {"DLLMEM_TEST_PAUSE_MIDWRITE_MS=100", AsanOptions("detect_leaks=0")});
   EXPECT_EQ(rc, 0) << "the process died at exit";
   EXPECT_NE(out.find("exiting"), std::string::npos) << "its buffered output was lost";
+  EXPECT_NE(out.find("exiting mid-write"), std::string::npos)
+      << "inconclusive: no Set was in its write window when exit() ran (the pause hook "
+         "did not hold the thread there)";
   expect_no_segment_ = false;  // left to the next attacher, as after a crash
 }
 
@@ -337,7 +340,13 @@ int RoleExitBusy(int argc, char **argv) {
   static char big[1 << 20];
   if (late == nullptr || setvbuf(late, big, _IOFBF, sizeof big) != 0) return 12;
   for (int i = 0; i < 512; i++) fprintf(late, "%01023d\n", i);  // more than a pipe holds
-  printf("exiting\n");
+  // Whether a Set was in its write window (seq odd) as exit() begins.
+  shim_peer peer{};
+  const char *name = getenv("DLLMEM_NAME");
+  bool mid = name != nullptr && shim_peer_open(&peer, name, shim_lib_capacity(&lib)) &&
+             (shim_peer_seq(&peer) & 1u) != 0;
+  shim_peer_close(&peer);
+  printf("exiting%s\n", mid ? " mid-write" : "");
   exit(0);
 }
 
