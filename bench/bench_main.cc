@@ -73,18 +73,26 @@ void TwoMemcpy(benchmark::State &state) {
 }
 BENCHMARK(TwoMemcpy)->Arg(0)->Arg(16)->Arg(256)->Arg(kCap - 1);
 
-// A second attacher, so the measured attach joins instead of creating.
+// A second attacher, so the measured attach joins instead of creating. It
+// holds what an attached process holds (docs/layout.md): byte 0 shared and a
+// slot byte exclusive. (Byte 0 alone is what a dead attacher's leftovers look
+// like, and the library rightly goes round instead of joining.)
 struct Holder {
+  static constexpr off_t kSlotByte = 1 + 65535;  // the last slot
   int fd = -1;
+  static bool Lock(int fd, short type, off_t at) {
+    struct flock fl {};
+    fl.l_type = type;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = at;
+    fl.l_len = 1;
+    return fcntl(fd, F_OFD_SETLK, &fl) == 0;
+  }
   void Take() {
     char on[512];
     if (!shim_object_name(on, sizeof on, g_name.c_str(), "")) abort();
     fd = shm_open(on, O_RDWR, 0);
-    struct flock fl {};
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_len = 1;
-    if (fd < 0 || fcntl(fd, F_OFD_SETLK, &fl) != 0) abort();
+    if (fd < 0 || !Lock(fd, F_RDLCK, 0) || !Lock(fd, F_WRLCK, kSlotByte)) abort();
   }
   void Drop() { close(fd); }
 };
