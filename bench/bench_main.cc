@@ -237,6 +237,10 @@ int main(int argc, char **argv) {
   RatioReporter rep;
   benchmark::RunSpecifiedBenchmarks(&rep);
   dllmem_core_detach();
+  // A benchmark that errored mid-cycle can leave this run's object behind (a
+  // holder kept it from being removed); the name carries this pid.
+  char on[512];
+  if (shim_object_name(on, sizeof on, g_name.c_str(), "")) shm_unlink(on);
 
   struct Row {
     std::string what, measured, baseline;
