@@ -391,6 +391,14 @@ def instruments(args, tree, src, work):
 ORDER_CLASSES = ("order_weakened", "fence_removed", "store_removed")
 
 
+def genmc_installs(cache):
+    """Complete GenMC installs in the tool cache: ci/modelcheck puts one per
+    patch set under genmc-VERSION/<hash>/ (older caches: genmc-VERSION/), and
+    writes .complete last."""
+    return sorted(os.path.dirname(p) for pattern in ("genmc-*/.complete", "genmc-*/*/.complete")
+                  for p in glob.glob(os.path.join(cache, pattern)))
+
+
 def modelcheck_tier(src, work):
     """The model checker, ci/modelcheck (GenMC over the shipped seqlock.c under
     RC11 and IMM): the only instrument that sees a weakened memory order, a
@@ -405,8 +413,7 @@ def modelcheck_tier(src, work):
     Used only when the tree has ci/modelcheck and GenMC is already built."""
     script = os.path.join(src, "ci", "modelcheck")
     listing = os.path.join(src, "modelcheck", "mutants.txt")
-    cache = os.environ.get("DLLMEM_TOOL_CACHE", "/var/cache/dllmem-tools")
-    built = [d for d in glob.glob(os.path.join(cache, "genmc-*")) if os.path.exists(os.path.join(d, ".complete"))]
+    built = genmc_installs(os.environ.get("DLLMEM_TOOL_CACHE", "/var/cache/dllmem-tools"))
     if not (os.path.exists(script) and os.path.exists(listing) and built):
         log("mutation: no model-check tier (needs ci/modelcheck, modelcheck/mutants.txt and a built GenMC)")
         return None
@@ -870,6 +877,8 @@ def main():
                     help="the slow tier for every mutant (full runs have it for SLOW_FILES only)")
     ap.add_argument("--heavy", action="store_true", help="also the heavy tier (see HEAVY)")
     ap.add_argument("--only", action="append", default=[], help="run only mutants whose id or key contains this")
+    ap.add_argument("--require-modelcheck", action="store_true",
+                    help="fail (exit 2) rather than run without the model-check tier")
     ap.add_argument("--survivors-of", default="", help="run only the survivors of this report.json (with --slow/--heavy: "
                     "which slower tier kills them)")
     ap.add_argument("--exclude", default=os.environ.get("MUTATION_EXCLUDE", ""),
@@ -1012,6 +1021,10 @@ def main():
     chosen = [m for b in blocks for m in sorted(b, key=lambda m: (m.engine != "mull", m.file, m.line, m.col, m.op))]
 
     insts = instruments(args, tree, src, work)
+    if args.require_modelcheck and not any(i.name == "modelcheck" for i in insts):
+        log("mutation: --require-modelcheck, and there is no model-check tier: the ordering "
+            "mutants of seqlock.c would go to instruments that cannot see them")
+        return 2
     base_env = dict(os.environ)
     # The library's own variables (and ci/all's summary file) stay out of the
     # instruments; the tool cache stays in (ci/modelcheck finds GenMC there).

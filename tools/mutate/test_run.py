@@ -2,8 +2,10 @@
 """Self-test of run.py's bookkeeping: keys survive edits elsewhere in the file,
 equivalent.txt entries match exactly what they name, the sample order is
 deterministic and covers every operator, Mull ids map to their source line,
-and segments are removed only for the pids given."""
+segments are removed only for the pids given, and GenMC installs are found
+in both cache layouts."""
 import os
+import shutil
 import sys
 import tempfile
 
@@ -97,6 +99,19 @@ check(n == 1 and not os.path.exists(made[0]) and os.path.exists(made[1]), "remov
 for p in made:
     if os.path.exists(p):
         os.unlink(p)
+
+# GenMC installs: one per patch set (genmc-V/<hash>/) or the older flat one,
+# complete only once .complete is there.
+cache = tempfile.mkdtemp(prefix="test-run-cache-")
+check(run.genmc_installs(cache) == [], "an empty cache has a GenMC")
+os.makedirs(os.path.join(cache, "genmc-9.9", "abc123", "bin"))
+check(run.genmc_installs(cache) == [], "an install without .complete counts")
+open(os.path.join(cache, "genmc-9.9", "abc123", ".complete"), "w").close()
+check(run.genmc_installs(cache) == [os.path.join(cache, "genmc-9.9", "abc123")],
+      "the per-patch-set install is not found: " + repr(run.genmc_installs(cache)))
+open(os.path.join(cache, "genmc-9.9", ".complete"), "w").close()
+check(len(run.genmc_installs(cache)) == 2, "the flat install is not found")
+shutil.rmtree(cache)
 
 print(f"test_run: {len(a)} mutants keyed, {failures} failure(s)")
 sys.exit(1 if failures else 0)
