@@ -32,7 +32,7 @@ static size_t g_len;
 static bool g_attached;
 static uint64_t g_sets; /* completed Sets since this segment was created */
 static char g_base[96];
-static bool g_moved; /* name or size not the defaults, or not attached */
+static bool g_moved; /* name or size not the defaults (only a resize can detach) */
 /* The contract's capacity for DLLMEM_SIZE, 0 if refused: asked once per
  * reload (getenv on every step was 11% of the instructions). */
 static size_t g_cap;
@@ -116,7 +116,7 @@ static void check_get(uint32_t cch)
 /* The state every input starts from. */
 static void start_input(void)
 {
-    if (g_moved || !g_attached) {
+    if (g_moved) {
         setenv("DLLMEM_NAME", g_base, 1);
         unsetenv("DLLMEM_SIZE");
         reload();
