@@ -392,11 +392,10 @@ ORDER_CLASSES = ("order_weakened", "fence_removed", "store_removed")
 
 
 def genmc_installs(cache):
-    """Complete GenMC installs in the tool cache: ci/modelcheck puts one per
-    patch set under genmc-VERSION/<hash>/ (older caches: genmc-VERSION/), and
-    writes .complete last."""
-    return sorted(os.path.dirname(p) for pattern in ("genmc-*/.complete", "genmc-*/*/.complete")
-                  for p in glob.glob(os.path.join(cache, pattern)))
+    """Complete GenMC installs in the tool cache, where ci/modelcheck puts
+    them: one per patch set, genmc-VERSION/<hash>/, .complete written last.
+    (A marker from the older flat layout names no install it would use.)"""
+    return sorted(os.path.dirname(p) for p in glob.glob(os.path.join(cache, "genmc-*", "*", ".complete")))
 
 
 def modelcheck_tier(src, work):
