@@ -144,13 +144,13 @@ TEST_F(BusyExit, ExitWhileAThreadIsInsideSetOrGetIsClean) {
 TEST_F(BusyExit, ExitWhileAThreadSleepsInsideSetIsClean) {
   if (g_hooks_library.empty()) GTEST_SKIP() << "needs the library's test-hook build";
   std::string out;
-  int rc = RunRole(name_, "exit-busy", {g_hooks_library, "7"}, 20000, &out,
+  int rc = RunRole(name_, "exit-busy", {g_hooks_library, "7", "held"}, 20000, &out,
                    {"DLLMEM_TEST_PAUSE_MIDWRITE_MS=100", AsanOptions("detect_leaks=0")});
   EXPECT_EQ(rc, 0) << "the process died at exit";
   EXPECT_NE(out.find("exiting"), std::string::npos) << "its buffered output was lost";
   EXPECT_NE(out.find("exiting mid-write"), std::string::npos)
-      << "inconclusive: no Set was in its write window when exit() ran (the pause hook "
-         "did not hold the thread there)";
+      << "inconclusive: no Set was held in its write window when exit() ran (the pause "
+         "hook did not hold the thread there)";
   expect_no_segment_ = false;  // left to the next attacher, as after a crash
 }
 
@@ -324,8 +324,12 @@ void *SetGetForever(void *arg) {
   return nullptr;
 }
 
-// exit-busy LIB DELAY: a thread loops Set/Get of whole-capacity strings;
-// after DELAY (0..7) x 200 us main() prints "exiting" and calls exit(0).
+// exit-busy LIB DELAY [held]: a thread loops Set/Get of whole-capacity
+// strings; after DELAY (0..7) x 200 us main() prints "exiting" and calls
+// exit(0). With "held" it first waits (up to 5 s) until one Set is held in
+// its write window (the pause hook): the sequence word odd and still the same
+// 20 ms later, which a Set passing through never is; then it says "exiting
+// mid-write".
 // exit() flushes stdio streams after the library's destructor has run; a
 // stream into a pipe whose reader starts 300 ms late holds the process there,
 // so a thread still inside the exports gets to touch a segment the destructor
@@ -340,11 +344,17 @@ int RoleExitBusy(int argc, char **argv) {
   static char big[1 << 20];
   if (late == nullptr || setvbuf(late, big, _IOFBF, sizeof big) != 0) return 12;
   for (int i = 0; i < 512; i++) fprintf(late, "%01023d\n", i);  // more than a pipe holds
-  // Whether a Set was in its write window (seq odd) as exit() begins.
   shim_peer peer{};
   const char *name = getenv("DLLMEM_NAME");
-  bool mid = name != nullptr && shim_peer_open(&peer, name, shim_lib_capacity(&lib)) &&
-             (shim_peer_seq(&peer) & 1u) != 0;
+  bool mid = false;
+  if (argc > 2 && strcmp(argv[2], "held") == 0 && name != nullptr &&
+      shim_peer_open(&peer, name, shim_lib_capacity(&lib))) {
+    for (int i = 0; i < 250 && !mid; i++) {
+      uint32_t s = shim_peer_seq(&peer);
+      usleep(20000);
+      mid = (s & 1u) != 0 && shim_peer_seq(&peer) == s;
+    }
+  }
   shim_peer_close(&peer);
   printf("exiting%s\n", mid ? " mid-write" : "");
   exit(0);
