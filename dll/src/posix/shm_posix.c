@@ -365,11 +365,12 @@ static dllmem_status check_object(const struct stat *sb, const char *name,
 
 /* Maps the object read-write through an open file description of its own,
  * which never carries a lock. A mapping keeps its description alive, and a
- * forked child inherits the mapping: had it mapped lock_fd's description, a
+ * forked child inherits the mapping: had it mapped the locked description, a
  * child living on would keep this attach's locks (its DMS share, its slot,
- * so the writer lock's liveness) after this process died. */
-static struct step map_object(int lock_fd, const struct dllmem_config *cfg, size_t len, void **out,
-                              struct dllmem_reason *why)
+ * so the writer lock's liveness) after this process died. `locked` is the
+ * locked descriptor's fstat: its inode cannot change, so it is not asked again. */
+static struct step map_object(const struct stat *locked, const struct dllmem_config *cfg,
+                              size_t len, void **out, struct dllmem_reason *why)
 {
     struct object_name oname = object_name(cfg->name);
     int fd = sys_shm_open(oname.text, O_RDWR | O_NONBLOCK, 0600);
@@ -379,13 +380,13 @@ static struct step map_object(int lock_fd, const struct dllmem_config *cfg, size
         os_reason(why, cfg->name, "shm_open", errno);
         return done(DLLMEM_OS_ERROR);
     }
-    struct stat a, b;
-    if (sys_fstat(lock_fd, &a) != 0 || sys_fstat(fd, &b) != 0) {
+    struct stat b;
+    if (sys_fstat(fd, &b) != 0) {
         os_reason(why, cfg->name, "fstat", errno);
         (void)close(fd);
         return done(DLLMEM_OS_ERROR);
     }
-    if (a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+    if (locked->st_ino != b.st_ino || locked->st_dev != b.st_dev) {
         (void)close(fd);
         return go_round(); /* the name was given to another object under us */
     }
@@ -456,7 +457,7 @@ static struct step init_as_first(int fd, const struct stat *sb, const struct dll
     }
     test_step("sized");
     void *p = NULL;
-    struct step st = map_object(fd, cfg, (size_t)want, &p, why);
+    struct step st = map_object(sb, cfg, (size_t)want, &p, why);
     if (step_ok(st)) {
         test_step("mapped");
         st = adopt(seg, p, want, DLLMEM_ROLE_CREATED, &verdict, why);
@@ -496,7 +497,7 @@ static struct step join(int fd, const struct stat *sb, const struct dllmem_confi
         return done(DLLMEM_INSECURE);
     }
     void *p = NULL;
-    struct step st = map_object(fd, cfg, (size_t)sb->st_size, &p, why);
+    struct step st = map_object(sb, cfg, (size_t)sb->st_size, &p, why);
     if (!step_ok(st))
         return st;
     st = adopt(seg, p, (uint64_t)sb->st_size, DLLMEM_ROLE_JOINING, &verdict, why);
