@@ -99,17 +99,20 @@ static bool in_own_window(uint32_t *seq)
     return shim_peer_seq(&g_peer) == s1;
 }
 
-static void set_timer_us(unsigned long long us)
+/* SIGALRM in `us` microseconds, then every `every_us` (0: once). */
+static void set_timer_us(unsigned long long us, unsigned long long every_us)
 {
     struct itimerval it;
     memset(&it, 0, sizeof it);
     it.it_value.tv_sec = (time_t)(us / 1000000u);
     it.it_value.tv_usec = (suseconds_t)(us % 1000000u);
+    it.it_interval.tv_usec = (suseconds_t)every_us;
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* Ticks until this writer is inside its own write window, then says so and
- * dies there; where the layout is unknown, dies at the first tick inside Set. */
+ * dies there; where the layout is unknown, dies at the first tick inside Set.
+ * The timer repeats by itself: a tick costs no setitimer call. */
 static void aim_now(int sig)
 {
     (void)sig;
@@ -120,7 +123,6 @@ static void aim_now(int sig)
     }
     if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
         (void)kill(getpid(), SIGKILL);
-    set_timer_us(AIM_TICK_US);
 }
 
 /* Arms SIGKILL for `us` microseconds from now: a random moment chosen by the
@@ -134,7 +136,7 @@ static void arm_kill(unsigned long long us, bool in_set)
     sa.sa_handler = in_set ? aim_now : die_now;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, NULL);
-    set_timer_us(us);
+    set_timer_us(us, in_set ? AIM_TICK_US : 0u);
 }
 #endif
 
