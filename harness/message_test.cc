@@ -1,0 +1,94 @@
+// The instruments' self-checking messages (harness/shim/shim_msg.c): what
+// every torn-read verdict of the suites and the stress runner rests on.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "shim.h"
+#include "shim_rand.h"
+
+namespace {
+
+std::vector<dllmem_unit> Make(size_t len, uint32_t writer, uint32_t seq) {
+  std::vector<dllmem_unit> m(len + 1, 0xFFFF);
+  shim_msg_make(m.data(), len, writer, seq);
+  return m;
+}
+
+bool IsHigh(dllmem_unit u) { return (u & 0xFC00u) == 0xD800u; }
+bool IsLow(dllmem_unit u) { return (u & 0xFC00u) == 0xDC00u; }
+
+const size_t kLengths[] = {
+    SHIM_MSG_HEADER, SHIM_MSG_HEADER + 1, SHIM_MSG_HEADER + 2, 64, 257, 1000, 2047};
+
+TEST(Messages, EachIsValidTerminatedAndHasNoNulOrLoneSurrogate) {
+  for (size_t len : kLengths) {
+    for (uint32_t seq = 0; seq < 50; seq++) {
+      std::vector<dllmem_unit> m = Make(len, seq % 7, seq);
+      ASSERT_EQ(m[len], 0) << "len " << len;
+      ASSERT_TRUE(shim_msg_valid(m.data(), len)) << "len " << len << " seq " << seq;
+      size_t n = 0;
+      ASSERT_EQ(shim_msg_classify(m.data(), len + 1, &n), SHIM_READ_MESSAGE);
+      ASSERT_EQ(n, len);
+      for (size_t i = 0; i < len; i++) {
+        ASSERT_NE(m[i], 0) << "NUL at " << i;
+        if (IsHigh(m[i])) {
+          ASSERT_TRUE(i + 1 < len && IsLow(m[i + 1])) << "lone high surrogate at " << i;
+          i++;
+        } else {
+          ASSERT_FALSE(IsLow(m[i])) << "lone low surrogate at " << i;
+        }
+      }
+    }
+  }
+}
+
+// Surrogate pairs start at both parities, so cuts meet them at every offset.
+TEST(Messages, SurrogatePairsStartAtBothParities) {
+  bool seen[2] = {false, false};
+  for (uint32_t seq = 0; seq < 50; seq++) {
+    std::vector<dllmem_unit> m = Make(500, 1, seq);
+    for (size_t i = 0; i < 500; i++)
+      if (IsHigh(m[i])) seen[i % 2] = true;
+  }
+  EXPECT_TRUE(seen[0] && seen[1]);
+}
+
+// Any mix of two messages of one length, as a torn read would make it (one
+// cut, or word-sized pieces from either), is not a valid message unless it
+// is one of the two.
+TEST(Messages, AnyMixOfTwoFailsTheCheck) {
+  long mixes = 0;
+  uint32_t rng = 12345;
+  for (size_t len : kLengths) {
+    for (uint32_t k = 0; k < 6; k++) {
+      std::vector<dllmem_unit> a = Make(len, k % 2, 2 * k), b = Make(len, 1 + k % 3, 2 * k + 1);
+      std::vector<dllmem_unit> mix(len + 1, 0);
+      auto check = [&](const char *how, size_t at) {
+        if (std::equal(mix.begin(), mix.end(), a.begin()) ||
+            std::equal(mix.begin(), mix.end(), b.begin()))
+          return;
+        mixes++;
+        ASSERT_FALSE(shim_msg_valid(mix.data(), len)) << how << " at " << at << ", len " << len;
+      };
+      for (size_t cut = 1; cut < len; cut++) {
+        for (size_t i = 0; i <= len; i++) mix[i] = i < cut ? a[i] : b[i];
+        check("cut", cut);
+        for (size_t i = 0; i <= len; i++) mix[i] = i < cut ? b[i] : a[i];
+        check("cut (other way)", cut);
+      }
+      for (int round = 0; round < 200; round++) {
+        for (size_t w = 0; 4 * w < len; w++) {
+          bool from_a = (shim_rand(&rng) & 1u) != 0;
+          for (size_t i = 4 * w; i < 4 * w + 4 && i < len; i++) mix[i] = from_a ? a[i] : b[i];
+        }
+        mix[len] = 0;
+        check("word mix", static_cast<size_t>(round));
+      }
+    }
+  }
+  EXPECT_GT(mixes, 10000);
+}
+
+}  // namespace
