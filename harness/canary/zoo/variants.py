@@ -172,8 +172,12 @@ VARIANTS = [
             ["harness:Cancellation.*"]),
     Variant("fork-maps-lock-fd",
             "the mapping is made through the lock fd: a forked child keeps its parent's locks",
-            [Edit(POSIX, "    void *p = sys_mmap(len, PROT_READ | PROT_WRITE, fd);\n",
-                  "    void *p = sys_mmap(len, PROT_READ | PROT_WRITE, lock_fd); /* ZOO */\n")],
+            [Edit(POSIX, "    struct step st = map_object(sb, cfg, (size_t)want, &p, why);\n",
+                  "    p = sys_mmap((size_t)want, PROT_READ | PROT_WRITE, fd); /* ZOO: the lock fd */\n"
+                  "    struct step st = done(p == MAP_FAILED ? DLLMEM_OS_ERROR : DLLMEM_OK);\n"),
+             Edit(POSIX, "    struct step st = map_object(sb, cfg, (size_t)sb->st_size, &p, why);\n",
+                  "    p = sys_mmap((size_t)sb->st_size, PROT_READ | PROT_WRITE, fd); /* ZOO */\n"
+                  "    struct step st = done(p == MAP_FAILED ? DLLMEM_OS_ERROR : DLLMEM_OK);\n")],
             ["harness:ForkedWriter.*"]),
 
     # ---- bounds of Set -----------------------------------------------------------
