@@ -14,14 +14,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* Always on, whatever NDEBUG says: a broken property is a crash to report. */
+/* Always on, whatever NDEBUG says: a broken property is a crash to report.
+ * The segment's name goes first: abort() ends the process, and libFuzzer's
+ * crash path exits without atexit handlers, so the name would outlive it. */
 #define FUZZ_CHECK(cond)                                                                           \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
             fprintf(stderr, "%s:%d: property violated: %s\n", __FILE__, __LINE__, #cond);          \
+            fz_remove_object();                                                                    \
             abort();                                                                               \
         }                                                                                          \
     } while (0)
+
+/* Removes the name of this process's segment (DLLMEM_NAME as it is now).
+ * What a sanitizer's crash leaves, its driver removes (ci/fuzz, ci/canary,
+ * tools/report/triage.py: the dead pid in the name). */
+void fz_remove_object(void);
 
 /* Gives this process its own segment name (DLLMEM_NAME=dllmem-fuzz-PID-TAG),
  * default size, and attaches. Detaches (and so removes the segment) at exit. */

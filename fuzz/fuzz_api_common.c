@@ -4,6 +4,7 @@
 #include "object_name.h"
 
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static char g_object[300];
@@ -14,6 +15,8 @@ const char *fz_object_name(void)
     (void)dllmem_object_name(g_object, sizeof g_object, n != NULL ? n : "", "");
     return g_object;
 }
+
+void fz_remove_object(void) { (void)shm_unlink(fz_object_name()); }
 
 size_t fz_contract_capacity(void)
 {
