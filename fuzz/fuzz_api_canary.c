@@ -11,7 +11,7 @@ void fz_attach(void) { DllMain_attach(); }
 void fz_detach(void)
 {
     DllMain_detach();
-    shm_unlink(fz_object_name()); /* the example never removes it; keep the machine clean */
+    fz_remove_object(); /* the example never removes it; keep the machine clean */
 }
 void fz_set(dllmem_unit *s) { SetSharedMem(s); }
 void fz_get(dllmem_unit *buf, uint32_t cch) { GetSharedMem(buf, cch); }
