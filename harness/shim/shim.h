@@ -139,8 +139,11 @@ uint64_t shim_now_ns(void);
  *                     returned), a reader every SHIM_PROGRESS_OPS reads and at
  *                     once after a bad one (a quiet worker sends none)
  *   D T <ns>          done (after detaching), with its life in ns
- *   K <seq>           a writer about to die inside its own write window
- *                     (killinset): seq is the odd sequence it leaves
+ *   K <seq> [<store> <stores>]  a writer about to die inside its own write
+ *                     window (killinset): seq is the odd sequence it leaves;
+ *                     with a watchpoint (shim_aim.c), right after store
+ *                     <store> of the window's <stores> (0: the odd seq, the
+ *                     data area untouched)
  *   E <kind> <detail> an error the child could see (load, attach, ...)
  *   H <seq> <cap>     the holder, once attached: completed Sets so far
  *   F <seq> <kind> <len>  the holder, when stopped: completed Sets, and what
@@ -227,6 +230,20 @@ typedef struct shim_peer {
 bool shim_peer_open(shim_peer *p, const char *name, size_t capacity);
 void shim_peer_close(shim_peer *p);
 uint32_t shim_peer_seq(const shim_peer *p); /* acquire load; open ones only */
+
+/* Kill-in-Set by hardware watchpoint (shim_aim.c, Linux). prepare, once the
+ * library has attached, finds the library's own view of segment `name` (the
+ * mapping that is not peer_map) and installs the SIGTRAP handler; false
+ * where it cannot. arm, async-signal-safe, watches the sequence word: at
+ * this writer's next own window (in_window: inside Set, seq odd, its own
+ * message in S) one of the window's stores is chosen at random (rnd seeds
+ * it), and die is called right after that store. false if the kernel
+ * refuses the watchpoint. */
+typedef bool (*shim_aim_window_fn)(uint32_t *seq);
+typedef void (*shim_aim_die_fn)(uint32_t seq, long store, long stores);
+bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
+                      shim_aim_window_fn in_window, shim_aim_die_fn die);
+bool shim_aim_arm(uint32_t rnd);
 
 /* Counts of this process's open fds and mappings (from /proc/self). */
 int shim_count_fds(void);

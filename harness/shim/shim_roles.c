@@ -62,24 +62,39 @@ static void die_now(int sig)
     (void)kill(getpid(), SIGKILL);
 }
 
-/* Async-signal-safe: "K <seq>\n" on stdout, the window this writer dies in. */
-static void say_window(uint32_t seq)
+/* Async-signal-safe: appends v in decimal at line[*n]. */
+static void put_number(char *line, int *n, unsigned long v)
 {
-    char line[24], digits[12];
-    int n = 0, d = 0;
+    char digits[24];
+    int d = 0;
+    do
+        digits[d++] = (char)('0' + v % 10u);
+    while ((v /= 10u) != 0 && d < (int)sizeof digits);
+    while (d > 0)
+        line[(*n)++] = digits[--d];
+}
+
+/* Async-signal-safe: "K <seq>[ <store> <stores>]\n" on stdout, the window
+ * this writer dies in (stores > 0: right after that store of it). */
+static void say_window(uint32_t seq, long store, long stores)
+{
+    char line[80];
+    int n = 0;
     line[n++] = 'K';
     line[n++] = ' ';
-    do
-        digits[d++] = (char)('0' + seq % 10u);
-    while ((seq /= 10u) != 0 && d < (int)sizeof digits);
-    while (d > 0)
-        line[n++] = digits[--d];
+    put_number(line, &n, seq);
+    if (stores > 0) {
+        line[n++] = ' ';
+        put_number(line, &n, (unsigned long)store);
+        line[n++] = ' ';
+        put_number(line, &n, (unsigned long)stores);
+    }
     line[n++] = '\n';
     (void)!write(STDOUT_FILENO, line, (size_t)n);
 }
 
 #    define AIM_TICK_US 40
-#    define AIM_TICKS 25000 /* about a second of trying, then a plain kill */
+#    define AIM_TICKS 25000         /* about a second of trying, then a plain kill */
 static volatile sig_atomic_t g_aim_ticks;
 
 /* Inside this writer's own write window: seq odd (D being written) and the
@@ -99,6 +114,21 @@ static bool in_own_window(uint32_t *seq)
     return shim_peer_seq(&g_peer) == s1;
 }
 
+/* The watchpoint's view of the window (shim_aim.c): inside this Set too. */
+static bool in_window_now(uint32_t *seq) { return g_in_set && in_own_window(seq); }
+
+static void die_in_window(uint32_t seq, long store, long stores)
+{
+    say_window(seq, store, stores);
+    (void)kill(getpid(), SIGKILL);
+}
+
+/* Set once the watchpoint can be armed, then once it is. */
+static volatile sig_atomic_t g_aim_watch, g_aim_watched;
+static uint32_t g_aim_seed;
+static uint64_t g_aim_backstop_ns; /* a watched writer still alive then: a plain kill */
+#    define AIM_BACKSTOP_US 1000000 /* a watched writer's window never came: a plain kill */
+
 /* SIGALRM in `us` microseconds, then every `every_us` (0: once). */
 static void set_timer_us(unsigned long long us, unsigned long long every_us)
 {
@@ -112,14 +142,28 @@ static void set_timer_us(unsigned long long us, unsigned long long every_us)
 
 /* Ticks until this writer is inside its own write window, then says so and
  * dies there; where the layout is unknown, dies at the first tick inside Set.
- * The timer repeats by itself: a tick costs no setitimer call. */
+ * Once the watchpoint can be armed, the first tick arms it instead and leaves
+ * one backstop tick. The timer repeats by itself: a tick costs no setitimer
+ * call. */
 static void aim_now(int sig)
 {
     (void)sig;
     uint32_t seq = 0;
     if (g_in_set && in_own_window(&seq)) {
-        say_window(seq);
+        say_window(seq, 0, 0);
         (void)kill(getpid(), SIGKILL);
+    }
+    if (!g_aim_watched && g_aim_watch && shim_aim_arm(g_aim_seed)) {
+        g_aim_watched = 1;
+        g_aim_backstop_ns = shim_now_ns() + (uint64_t)AIM_BACKSTOP_US * 1000u;
+        set_timer_us(AIM_BACKSTOP_US, 0u);
+        return;
+    }
+    if (g_aim_watched) {
+        /* A tick that came due while arming is still delivered: not yet. */
+        if (shim_now_ns() >= g_aim_backstop_ns)
+            (void)kill(getpid(), SIGKILL);
+        return;
     }
     if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
         (void)kill(getpid(), SIGKILL);
@@ -205,20 +249,22 @@ struct worker_args {
 };
 
 /* worker LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset]
- * [quiet]: a writer (w) stores self-checking messages of random length, a
- * reader (r) reads into a poisoned buffer and classifies every read; OPS of
- * them, or for DURATION_MS. KILL_AFTER_US > 0 arms its own SIGKILL (aimed at
- * its write window with killinset). quiet: no P lines, for a parent that
- * reads the tally from the D line alone (the harness). */
+ * [byticks] [quiet]: a writer (w) stores self-checking messages of random
+ * length, a reader (r) reads into a poisoned buffer and classifies every
+ * read; OPS of them, or for DURATION_MS. KILL_AFTER_US > 0 arms its own
+ * SIGKILL (aimed at its write window with killinset: by watchpoint where it
+ * can, by timer ticks alone with byticks). quiet: no P lines, for a parent
+ * that reads the tally from the D line alone (the harness). */
 static int role_worker(int argc, char **argv)
 {
     if (argc < 6)
         return SHIM_ROLE_USAGE;
-    bool overlong = false, kill_in_set = false, quiet = false;
+    bool overlong = false, kill_in_set = false, quiet = false, by_ticks = false;
     for (int i = 6; i < argc; i++) {
         overlong = overlong || strcmp(argv[i], "overlong") == 0;
         kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
         quiet = quiet || strcmp(argv[i], "quiet") == 0;
+        by_ticks = by_ticks || strcmp(argv[i], "byticks") == 0;
     }
 #if defined(_WIN32)
     int sfd = -1;
@@ -275,6 +321,14 @@ static int role_worker(int argc, char **argv)
     uint32_t rng = a.id * 2654435761u ^ (uint32_t)getpid();
     if (rng == 0)
         rng = 1;
+#if !defined(_WIN32)
+    if (kill_us > 0 && kill_in_set && !by_ticks && a.writer && g_peer.seq != NULL) {
+        g_aim_seed = shim_rand(&rng);
+        g_aim_watch = shim_aim_prepare(name, cap, g_peer.map, in_window_now, die_in_window);
+    }
+#else
+    (void)by_ticks; /* no aimed kills on Windows */
+#endif
     struct tally t = {0, 0, 0, 0, 0, 0, 0, 0};
     bool seen_value = false; /* a Set had completed: an empty read is a lost value */
     uint32_t last_w = 0, last_s = 0;

@@ -1,0 +1,213 @@
+/* Kill-in-Set by hardware watchpoint: a writer dies right after one store
+ * of its own write window, chosen at random among that window's stores. The
+ * watch is on the library's own view of the segment (found in
+ * /proc/self/maps), through perf_event_open with a synchronous SIGTRAP, so
+ * it fires at the store itself. The 40 us ticks of shim_roles.c find the
+ * window only by chance (it is a fraction of a microsecond); a watched
+ * writer dies in its next Set. Linux only; elsewhere, or where the kernel
+ * refuses the watchpoint, the ticks remain. */
+#define _GNU_SOURCE
+#include "shim.h"
+
+#if defined(__linux__)
+#    include "layout.h"
+
+#    include <fcntl.h>
+#    include <linux/hw_breakpoint.h>
+#    include <linux/perf_event.h>
+#    include <signal.h>
+#    include <stdio.h>
+#    include <stdlib.h>
+#    include <string.h>
+#    include <sys/ioctl.h>
+#    include <sys/mman.h>
+#    include <sys/stat.h>
+#    include <sys/syscall.h>
+#    include <unistd.h>
+
+#    if !defined(TRAP_PERF)
+#        define TRAP_PERF 6 /* si_code of a perf event's SIGTRAP (Linux 5.13) */
+#    endif
+
+/* The library's view, set once before the first arming and read in the
+ * handlers only after g_ready. */
+static uintptr_t g_seq, g_len_d, g_len_s, g_data;
+static uint32_t g_words; /* whole words in D */
+static shim_aim_window_fn g_in_window;
+static shim_aim_die_fn g_die;
+static volatile sig_atomic_t g_ready;
+
+/* Handler state: one watch at a time, on seq (stage 1) or on the chosen
+ * store of the window that began at g_target_seq (stage 2). */
+static int g_fd = -1;
+static int g_stage;
+static uint32_t g_rnd, g_target_seq;
+static long g_store, g_stores;
+
+/* The one mapping of the object that is not the peer's: offset 0, at least
+ * the whole layout. Two or none (a library that maps it otherwise): false. */
+static bool find_view(const char *name, const void *peer_map, uint64_t bytes, uintptr_t *base)
+{
+    char on[512];
+    struct stat sb;
+    if (!shim_object_name(on, sizeof on, name, ""))
+        return false;
+    int fd = shm_open(on, O_RDONLY, 0);
+    if (fd < 0)
+        return false;
+    bool got = fstat(fd, &sb) == 0;
+    close(fd);
+    FILE *f = got ? fopen("/proc/self/maps", "re") : NULL;
+    if (f == NULL)
+        return false;
+    int found = 0;
+    char line[1024];
+    while (fgets(line, sizeof line, f) != NULL) {
+        /* start-end perms offset major:minor inode [path] */
+        char *p = line, *q = NULL;
+        unsigned long start = strtoul(p, &q, 16);
+        unsigned long end = *q == '-' ? strtoul(q + 1, &p, 16) : 0;
+        p = strchr(p, ' ') != NULL ? strchr(strchr(p, ' ') + 1, ' ') : NULL; /* past perms */
+        if (p == NULL)
+            continue;
+        unsigned long off = strtoul(p, &q, 16);
+        p = strchr(q + 1, ' '); /* past the device */
+        if (p == NULL)
+            continue;
+        unsigned long ino = strtoul(p, &q, 10);
+        if (q == p || ino != (unsigned long)sb.st_ino || off != 0 || start == (uintptr_t)peer_map ||
+            end < start + bytes)
+            continue;
+        *base = (uintptr_t)start;
+        found++;
+    }
+    fclose(f);
+    return found == 1;
+}
+
+static void on_trap(int sig, siginfo_t *si, void *uc);
+
+bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
+                      shim_aim_window_fn in_window, shim_aim_die_fn die)
+{
+    uint32_t data_bytes = (uint32_t)(2u * capacity);
+    uintptr_t base = 0;
+    if (peer_map == NULL || !find_view(name, peer_map, dllmem_mapping_bytes(data_bytes), &base))
+        return false;
+    uintptr_t ctl = base + (uintptr_t)dllmem_ctl_offset(data_bytes);
+    g_seq = ctl + offsetof(struct dllmem_ctl, seq);
+    g_len_d = ctl + offsetof(struct dllmem_ctl, len_d);
+    g_len_s = ctl + offsetof(struct dllmem_ctl, len_s);
+    g_data = base;
+    g_words = (uint32_t)(capacity / 4u);
+    g_in_window = in_window;
+    g_die = die;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_trap;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    if (g_words == 0 || sigaction(SIGTRAP, &sa, NULL) != 0)
+        return false;
+    g_ready = 1;
+    return true;
+}
+
+/* Async-signal-safe from here on: syscalls and plain stores only. */
+
+static int watch(uintptr_t addr, unsigned len)
+{
+    struct perf_event_attr a = {0};
+    a.type = PERF_TYPE_BREAKPOINT;
+    a.size = sizeof a;
+    a.bp_type = HW_BREAKPOINT_W;
+    a.bp_addr = addr;
+    a.bp_len = len;
+    a.sample_period = 1;
+    a.exclude_kernel = 1;
+    a.exclude_hv = 1;
+    a.sigtrap = 1;
+    a.remove_on_exec = 1; /* the kernel requires it with sigtrap */
+    if (g_fd >= 0 && ioctl(g_fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) == 0)
+        return g_fd;
+    if (g_fd >= 0)
+        close(g_fd);
+    g_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    return g_fd;
+}
+
+bool shim_aim_arm(uint32_t rnd)
+{
+    if (!g_ready || g_stage != 0)
+        return g_stage != 0;
+    g_rnd = rnd != 0 ? rnd : 1u;
+    if (watch(g_seq, HW_BREAKPOINT_LEN_4) < 0)
+        return false;
+    g_stage = 1;
+    return true;
+}
+
+/* The window's stores, in the order this library makes them: seq odd (0),
+ * D's whole words up to the one holding the terminator (1 .. last + 1), then
+ * len_d (last + 2). The two ends, D untouched and D whole, are a quarter of
+ * the choices each (a repair must redo all of D, or none of it may be lost);
+ * the rest fall amid D. Store j > 0 is watched; the writer dies right after
+ * it. */
+static void choose_store(uint32_t seq)
+{
+    uint32_t n = __atomic_load_n((const uint32_t *)g_len_s, __ATOMIC_RELAXED);
+    uint32_t last = n / 4u < g_words ? n / 4u : g_words - 1u;
+    g_stores = (long)last + 3;
+    g_rnd ^= g_rnd << 13;
+    g_rnd ^= g_rnd >> 17;
+    g_rnd ^= g_rnd << 5;
+    uint32_t pick = g_rnd % 4u, amid = 1u + (g_rnd >> 2) % (last + 1u);
+    g_store = pick == 0 ? 0 : pick == 1 ? g_stores - 1 : (long)amid;
+    if (g_store == 0) {
+        g_die(seq, 0, g_stores);
+        return;
+    }
+    uintptr_t at =
+        (uint32_t)g_store <= last + 1u ? g_data + 8u * (uintptr_t)(g_store - 1) : g_len_d;
+    unsigned len = at == g_len_d ? HW_BREAKPOINT_LEN_4 : HW_BREAKPOINT_LEN_8;
+    g_target_seq = seq;
+    g_stage = watch(at, len) >= 0 ? 2 : 0;
+}
+
+static void on_trap(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    if (si->si_code != TRAP_PERF || g_stage == 0)
+        return;
+    uint32_t seq = 0;
+    bool mine = g_in_window(&seq);
+    if (g_stage == 1) {
+        if (mine)
+            choose_store(seq); /* the odd store of this writer's own Set */
+        return;
+    }
+    if (mine && seq == g_target_seq)
+        g_die(seq, g_store, g_stores);
+    g_stage = watch(g_seq, HW_BREAKPOINT_LEN_4) >= 0 ? 1 : 0; /* not ours: wait for the next */
+}
+
+#else
+
+bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
+                      shim_aim_window_fn in_window, shim_aim_die_fn die)
+{
+    (void)name;
+    (void)capacity;
+    (void)peer_map;
+    (void)in_window;
+    (void)die;
+    return false;
+}
+
+bool shim_aim_arm(uint32_t rnd)
+{
+    (void)rnd;
+    return false;
+}
+
+#endif
