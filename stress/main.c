@@ -47,6 +47,7 @@ struct options {
     unsigned seed;
     bool quiet, overlong;
     bool fork_mode; /* --fork: children forked from a zygote, not exec'd */
+    bool by_ticks;  /* --aim-by-ticks: kill-in-Set without the watchpoint */
     /* --shard I/N: this run is children [first, first + count) of the whole
      * run's `children`; each child's random draws depend only on (seed, its
      * index), so N shards together are the unsharded run's children. */
@@ -75,6 +76,10 @@ struct totals {
     /* Kill-in-Set: the odd sequences writers died in (K lines). */
     uint32_t *windows;
     long n_windows, max_windows, repairs;
+    /* Of those, the ones a watchpoint placed (K lines with a store): right
+     * after the odd seq (data area untouched), after a data-area word, and
+     * after len_d (data area whole). */
+    long watched_before, watched_amid, watched_after;
     /* The holder: sequence before and after, and its final read. */
     bool held, accounted;
     unsigned long long seq_before, seq_after;
@@ -138,7 +143,12 @@ static void usage(FILE *f)
         "                     over time) and DIR/attach_us.tsv, for tools/report/stress.gp\n"
         "  --overlong         one Set in ten stores a string of twice the capacity\n"
         "  --kill-in-set [F]  kill a fraction F (default 1) of writers inside their own\n"
-        "                     write window, so the next writer must repair\n"
+        "                     write window, so the next writer must repair; each dies\n"
+        "                     right after a store of its next Set's window chosen at\n"
+        "                     random, placed by a hardware watchpoint (Linux)\n"
+        "  --aim-by-ticks     aim those kills by 40 us timer ticks alone, as where the\n"
+        "                     kernel refuses the watchpoint: slower, and rarely before\n"
+        "                     the window's first data store\n"
         "  --min-verified N   inconclusive below N verified non-empty reads (default 1000)\n"
         "  --min-overlap N    inconclusive below N reads that overlapped a write (default 20)\n"
         "  --min-repairs N    with --kill-in-set: inconclusive below N repairs (default 1)\n"
@@ -177,29 +187,15 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 
 static int parse_options(int argc, char **argv, struct options *o)
 {
-    static const struct option longs[] = {{"library", 1, 0, 'l'},
-                                          {"children", 1, 0, 'n'},
-                                          {"parallel", 1, 0, 'p'},
-                                          {"writers", 1, 0, 'w'},
-                                          {"ops", 1, 0, 'k'},
-                                          {"duration", 1, 0, 'd'},
-                                          {"size", 1, 0, 's'},
-                                          {"kill-rate", 1, 0, 'r'},
-                                          {"wedge-timeout", 1, 0, 't'},
-                                          {"seed", 1, 0, 'S'},
-                                          {"name", 1, 0, 'N'},
-                                          {"json", 1, 0, 'j'},
-                                          {"quiet", 0, 0, 'q'},
-                                          {"help", 0, 0, 'h'},
-                                          {"overlong", 0, 0, 'o'},
-                                          {"kill-in-set", 2, 0, 'K'},
-                                          {"min-verified", 1, 0, 'V'},
-                                          {"min-overlap", 1, 0, 'O'},
-                                          {"min-repairs", 1, 0, 'R'},
-                                          {"shard", 1, 0, 'X'},
-                                          {"report", 1, 0, 1000},
-                                          {"fork", 0, 0, 1001},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"library", 1, 0, 'l'},     {"children", 1, 0, 'n'},      {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'},     {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
+        {"size", 1, 0, 's'},        {"kill-rate", 1, 0, 'r'},     {"wedge-timeout", 1, 0, 't'},
+        {"seed", 1, 0, 'S'},        {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},          {"overlong", 0, 0, 'o'},
+        {"kill-in-set", 2, 0, 'K'}, {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
+        {"min-repairs", 1, 0, 'R'}, {"shard", 1, 0, 'X'},         {"report", 1, 0, 1000},
+        {"fork", 0, 0, 1001},       {"aim-by-ticks", 0, 0, 1002}, {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -280,6 +276,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 #endif
             o->fork_mode = true;
             break;
+        case 1002: o->by_ticks = true; break;
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
         case 'K': {
@@ -425,6 +422,11 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
     } else if (line[0] == 'K' && numbers(line, v, 1) == 1) {
         if (t->windows != NULL && t->n_windows < t->max_windows)
             t->windows[t->n_windows++] = (uint32_t)v[0];
+        if (numbers(line, v, 3) == 3 && v[1] < v[2]) {
+            t->watched_before += v[1] == 0;
+            t->watched_amid += v[1] > 0 && v[1] + 1 < v[2];
+            t->watched_after += v[1] > 0 && v[1] + 1 == v[2];
+        }
     } else if (strncmp(line, "E attach", 8) == 0) {
         w->errored = true;
         t->errors_attach++;
@@ -580,12 +582,14 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
             }
             snprintf(kill_us, sizeof kill_us, "%llu", (unsigned long long)kill_after);
             const char *args[] = {
-                o->library, w->writer ? "w" : "r", id, ops, dur, kill_us, NULL, NULL, NULL};
+                o->library, w->writer ? "w" : "r", id, ops, dur, kill_us, NULL, NULL, NULL, NULL};
             int na = 6;
             if (o->overlong)
                 args[na++] = "overlong";
             if (aimed)
                 args[na++] = "killinset";
+            if (aimed && o->by_ticks)
+                args[na++] = "byticks";
             if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
                 fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
                 ok = false;
@@ -938,6 +942,8 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  \"sets\": {\"reported\": %ld, \"writers_unfinished\": %ld, \"landed\": %ld, "
             "\"lost\": %ld, \"phantom\": %ld, \"final_read\": \"%s\"},\n"
             "  \"kills_in_window\": %ld, \"repairs\": %ld,\n"
+            "  \"kills_watched\": {\"before_data\": %ld, \"amid_data\": %ld, \"after_data\": "
+            "%ld},\n"
             "  \"wedges\": %ld,\n"
             "  \"errors\": {\"crash\": %ld, \"attach\": %ld, \"exit\": %ld, \"other\": %ld},\n"
             "  \"attach_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f},\n"
@@ -953,13 +959,14 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn,
             t->lost, t->untouched, t->initial_empty, t->overlapped, t->changed, t->sets_reported,
             t->writers_unfinished, landed, t->lost_sets, t->phantom_sets,
-            t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->wedges, t->crashed,
-            t->errors_attach, t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99),
-            pct_us(t, 1.0), ops_s, t->children_per_s, t->baseline_per_s, ratio, t->wall_s,
-            o->fork_mode ? "fork" : "exec", t->leaked_segment ? "true" : "false",
-            t->probe_empty ? "true" : "false", t->leaked_fds ? "true" : "false",
-            t->leaked_children ? "true" : "false", o->min_verified, o->min_overlap, o->min_repairs,
-            short_of ? short_of : "", violations(t), verdict(o, t));
+            t->held ? t->final_kind : "n/a", t->n_windows, t->repairs, t->watched_before,
+            t->watched_amid, t->watched_after, t->wedges, t->crashed, t->errors_attach,
+            t->errors_exit, t->errors_other, pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), ops_s,
+            t->children_per_s, t->baseline_per_s, ratio, t->wall_s, o->fork_mode ? "fork" : "exec",
+            t->leaked_segment ? "true" : "false", t->probe_empty ? "true" : "false",
+            t->leaked_fds ? "true" : "false", t->leaked_children ? "true" : "false",
+            o->min_verified, o->min_overlap, o->min_repairs, short_of ? short_of : "",
+            violations(t), verdict(o, t));
         fprintf(f,
                 "  \"shard\": {\"index\": %ld, \"count\": %ld, \"first_child\": %ld, "
                 "\"children\": %ld},\n"
@@ -1004,8 +1011,12 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 t->sets_reported, t->held ? "no dllmem_get_info" : "no holder",
                 t->held ? t->final_kind : "n/a");
     if (o->kill_in_set >= 0)
-        fprintf(f, "  kill-in-Set     %ld writers died inside their write window; %ld repairs\n",
-                t->n_windows, t->repairs);
+        fprintf(f,
+                "  kill-in-Set     %ld writers died inside their write window; %ld repairs; "
+                "%ld placed by a watchpoint (%ld with the data area untouched, %ld amid it, %ld "
+                "with it whole)\n",
+                t->n_windows, t->repairs, t->watched_before + t->watched_amid + t->watched_after,
+                t->watched_before, t->watched_amid, t->watched_after);
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);
