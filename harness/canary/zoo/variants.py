@@ -123,6 +123,16 @@ VARIANTS = [
                         "    dllmem_store_shared(&seg->data[n / 2u], 0);\n"))],
             ["harness:CrashSafety.WriterKilledHalfwayThroughTheDataAreaLeavesAWholeString",
              CRASHPOINT_SET, STRESS_KILLS]),
+    Variant("repair-skips-leading-words",
+            "repair() starts its copy two words in: stale only after a writer killed before "
+            "its first data-area store (reached by the stress runner's watchpoint aiming)",
+            [Edit(SEQ, "    for (size_t i = 0; i < whole; i++) {\n"
+                       "        atomic_store_explicit(&dw[i], atomic_load_explicit(&sw[i], "
+                       "memory_order_relaxed),\n",
+                  "    for (size_t i = 2; i < whole; i++) { /* ZOO: starts two words in */\n"
+                  "        atomic_store_explicit(&dw[i], atomic_load_explicit(&sw[i], "
+                  "memory_order_relaxed),\n")],
+            [STRESS_KILLS, CRASHPOINT_SET]),
     Variant("repair-never-runs",
             "stale after a writer crash: repair() never runs, seq stays odd",
             [Edit(SEQ, "    if ((s & 1u) == 0)\n        return;\n",
