@@ -102,7 +102,7 @@ struct totals {
     struct totals *base; /* the baseline's, for the report */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
     bool zygote_hung;    /* --fork: the zygote did not exit when told */
-    double zygote_cpu_s; /* --fork: the zygote's and its intermediates' CPU, whole run */
+    double zygote_cpu_s; /* --fork: the zygote's CPU, whole run */
 };
 
 static uint32_t g_rng;
@@ -1068,8 +1068,7 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 1e6 * b->wait_s / (double)b->finished, 1e6 * t->reap_s / (double)t->finished,
                 1e6 * b->reap_s / (double)b->finished, t->loops, b->loops);
     if (o->fork_mode && b != NULL)
-        fprintf(f,
-                "  zygote          %.0f us of CPU per child forked (its intermediates included)\n",
+        fprintf(f, "  zygote          %.0f us of CPU per child forked\n",
                 1e6 * t->zygote_cpu_s / (double)(t->started + b->started + 2)); /* + holder, get */
     if (violations(t) == 0 && short_of != NULL)
         fprintf(f, "  violations      0 -> INCONCLUSIVE: %s\n", short_of);
@@ -1149,8 +1148,8 @@ int main(int argc, char **argv)
         t.zygote_hung = !shim_zygote_stop();
         t.zygote_cpu_s = cpu_s(RUSAGE_CHILDREN) - before; /* reaped just now */
         /* A child subreaper: any descendant left over is ours now. Exited
-         * ones (intermediates the zygote had not reaped when it ended) are
-         * reaped here; one still running 2 s after the zygote is a leak. */
+         * ones are reaped here; one still running 2 s after the zygote is a
+         * leak. */
         uint64_t give_up = shim_now_ns() + 2000000000u;
         for (;;) {
             pid_t r = waitpid(-1, NULL, WNOHANG);

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,12 +313,11 @@ void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
  * The zygote is forked from the runner before any child and never loads the
  * library under test. A spawn request (role, arguments, environment entries,
  * the write end of the child's stdout pipe) goes over a socket; the zygote
- * forks an intermediate that forks the child and exits, so the child is
- * reparented to the runner (a child subreaper) and the runner waits for it,
- * kills it and reads its exit status exactly as it would an exec'd child. The
- * child checks that the library is not mapped yet, sets its environment and
- * runs the role in place of an exec: it loads the library itself, after the
- * fork, concurrently with its siblings. */
+ * forks the child as the runner's own (clone with CLONE_PARENT), so the
+ * runner waits for it, kills it and reads its exit status exactly as it would
+ * an exec'd child. The child checks that the library is not mapped yet, sets
+ * its environment and runs the role in place of an exec: it loads the
+ * library itself, after the fork, concurrently with its siblings. */
 #define ZYGOTE_MSG 8192
 static pid_t g_zpid = -1;   /* the zygote */
 static pid_t g_zowner = -1; /* the runner (atexit runs in children too) */
@@ -370,18 +370,9 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
         p += strlen(p) + 1;
     }
     argv[argc] = NULL;
-    /* Not before the intermediate is gone and this child is the runner's: a
-     * role may watch getppid() for its runner's death (the holder does), and
-     * the runner's death kills it from then on, as it does the zygote. */
-    long long deadline = now_ms() + 10000;
-    while (getppid() != g_zowner) {
-        if (now_ms() >= deadline) {
-            printf("E zygote: not reparented to the runner\n");
-            fflush(stdout);
-            _exit(SHIM_ROLE_ERROR);
-        }
-        sched_yield();
-    }
+    /* The runner's child from birth: a role may watch getppid() for its
+     * runner's death (the holder does), and the runner's death kills it, as it
+     * does the zygote. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != g_zowner)
         _exit(SHIM_ROLE_ERROR); /* the runner died just now */
@@ -395,7 +386,26 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
     exit(rc); /* exit, not _exit: stdio and the library's destructors, as after exec */
 }
 
-static void zygote_main(const shim_role *const *roles, volatile pid_t *slot)
+/*
+ * fork(), except that the child is the runner's, not the zygote's
+ * (CLONE_PARENT): one process per child, nothing to reap or reparent. glibc
+ * has no wrapper. Its fork() also refreshes the thread descriptor's cached
+ * tid, which the child never needs: it is single-threaded, raise, abort and
+ * pthread_kill on itself ask the kernel for the tid (glibc 2.34 on), and
+ * nothing here uses robust or priority-inheriting mutexes. The zygote is
+ * single-threaded, so no lock is held across the clone.
+ */
+static pid_t fork_for_runner(void)
+{
+#if defined(__s390__) || defined(__s390x__)
+    return (pid_t)syscall(SYS_clone, NULL, (unsigned long)(CLONE_PARENT | SIGCHLD));
+#else
+    return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL,
+                          NULL);
+#endif
+}
+
+static void zygote_main(const shim_role *const *roles)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* the runner died without stopping us */
     if (getppid() != g_zowner)
@@ -420,21 +430,9 @@ static void zygote_main(const shim_role *const *roles, volatile pid_t *slot)
         if (c != NULL && c->cmsg_type == SCM_RIGHTS)
             memcpy(&fd, CMSG_DATA(c), sizeof fd);
         msg[n] = '\0';
-        pid_t child = -1;
-        *slot = -1;
-        pid_t mid = fd >= 0 ? fork() : -1;
-        if (mid == 0) {
-            pid_t g = fork();
-            if (g == 0)
-                zygote_child(roles, msg, (size_t)n, fd);
-            *slot = g;
-            _exit(0);
-        }
-        if (mid > 0) {
-            while (waitpid(mid, NULL, 0) < 0 && errno == EINTR) {
-            }
-            child = *slot; /* reparented to the runner once mid is reaped */
-        }
+        pid_t child = fd >= 0 ? fork_for_runner() : -1;
+        if (child == 0)
+            zygote_child(roles, msg, (size_t)n, fd);
         if (fd >= 0)
             close(fd);
         if (send(g_zsock, &child, sizeof child, 0) != (ssize_t)sizeof child)
@@ -457,16 +455,9 @@ bool shim_zygote_start(const shim_role *const *roles, const char *library)
     free(real);
     if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         return false;
-    /* One shared word: the intermediate leaves the child's pid in it. */
-    volatile pid_t *slot =
-        mmap(NULL, sizeof(pid_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (slot == MAP_FAILED)
-        return false;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-        munmap((void *)slot, sizeof(pid_t));
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
         return false;
-    }
     g_zowner = getpid();
     fflush(NULL); /* nothing buffered is written twice */
     pid_t z = fork();
@@ -474,9 +465,8 @@ bool shim_zygote_start(const shim_role *const *roles, const char *library)
         close(sv[0]);
         g_zsock = sv[1];
         g_ntracked = 0; /* the runner's children are not the zygote's */
-        zygote_main(roles, slot);
+        zygote_main(roles);
     }
-    munmap((void *)slot, sizeof(pid_t));
     close(sv[1]);
     if (z < 0) {
         close(sv[0]);
