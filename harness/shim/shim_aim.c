@@ -12,6 +12,7 @@
 #if defined(__linux__)
 #    include "layout.h"
 
+#    include <errno.h>
 #    include <fcntl.h>
 #    include <linux/hw_breakpoint.h>
 #    include <linux/perf_event.h>
@@ -179,16 +180,18 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
     (void)uc;
     if (si->si_code != TRAP_PERF || g_stage == 0)
         return;
+    int saved_errno = errno; /* the interrupted code may be about to read it */
     uint32_t seq = 0;
     bool mine = g_in_window(&seq);
     if (g_stage == 1) {
         if (mine)
             choose_store(seq); /* the odd store of this writer's own Set */
-        return;
+    } else {
+        if (mine && seq == g_target_seq)
+            g_die(seq, g_store, g_stores);
+        g_stage = watch(g_seq, HW_BREAKPOINT_LEN_4) >= 0 ? 1 : 0; /* not ours: the next */
     }
-    if (mine && seq == g_target_seq)
-        g_die(seq, g_store, g_stores);
-    g_stage = watch(g_seq, HW_BREAKPOINT_LEN_4) >= 0 ? 1 : 0; /* not ours: wait for the next */
+    errno = saved_errno;
 }
 
 #else

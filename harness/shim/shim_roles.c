@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE
 #include "shim.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,11 +154,16 @@ static void aim_now(int sig)
         say_window(seq, 0, 0);
         (void)kill(getpid(), SIGKILL);
     }
-    if (!g_aim_watched && g_aim_watch && shim_aim_arm(g_aim_seed)) {
-        g_aim_watched = 1;
-        g_aim_backstop_ns = shim_now_ns() + (uint64_t)AIM_BACKSTOP_US * 1000u;
-        set_timer_us(AIM_BACKSTOP_US, 0u);
-        return;
+    if (!g_aim_watched && g_aim_watch) {
+        int saved_errno = errno; /* arming makes syscalls, then returns */
+        if (shim_aim_arm(g_aim_seed)) {
+            g_aim_watched = 1;
+            g_aim_backstop_ns = shim_now_ns() + (uint64_t)AIM_BACKSTOP_US * 1000u;
+            set_timer_us(AIM_BACKSTOP_US, 0u);
+        }
+        errno = saved_errno;
+        if (g_aim_watched)
+            return;
     }
     if (g_aim_watched) {
         /* A tick that came due while arming is still delivered: not yet. */
