@@ -159,7 +159,8 @@ typedef struct shim_role {
 } shim_role;
 
 /* The roles the harness and the stress runner share: worker, holder, get,
- * trivial (shim_roles.c says what each does). Ends with {NULL, NULL}. */
+ * trivial, aimprobe (shim_roles.c says what each does). Ends with {NULL,
+ * NULL}. */
 extern const shim_role shim_common_roles[];
 
 /* The one dispatcher. For `exe --role NAME ARGS...` it runs the first role
@@ -244,6 +245,9 @@ typedef void (*shim_aim_die_fn)(uint32_t seq, long store, long stores);
 bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
                       shim_aim_window_fn in_window, shim_aim_die_fn die);
 bool shim_aim_arm(uint32_t rnd);
+/* Whether this process can have a hardware write watchpoint that traps on a
+ * store (the kernel and the machine allow it). */
+bool shim_aim_probe(void);
 
 /* Counts of this process's open fds and mappings (from /proc/self). */
 int shim_count_fds(void);

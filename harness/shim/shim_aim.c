@@ -194,7 +194,40 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
     errno = saved_errno;
 }
 
+static volatile sig_atomic_t g_probe_hits;
+static volatile uint64_t g_probe_word;
+
+static void on_probe_trap(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    g_probe_hits += si->si_code == TRAP_PERF;
+}
+
+bool shim_aim_probe(void)
+{
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_probe_trap;
+    sa.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGTRAP, &sa, &old) != 0)
+        return false;
+    int saved = g_fd;
+    g_fd = -1;
+    int fd = watch((uintptr_t)&g_probe_word, HW_BREAKPOINT_LEN_8);
+    g_probe_hits = 0;
+    g_probe_word = 1; /* one trap */
+    bool ok = fd >= 0 && g_probe_hits == 1;
+    if (fd >= 0)
+        close(fd);
+    g_fd = saved;
+    (void)sigaction(SIGTRAP, &old, NULL);
+    return ok;
+}
+
 #else
+
+bool shim_aim_probe(void) { return false; }
 
 bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
                       shim_aim_window_fn in_window, shim_aim_die_fn die)

@@ -519,6 +519,21 @@ static int role_get(int argc, char **argv)
     return SHIM_ROLE_OK;
 }
 
+/* aimprobe: exits 0 if this machine grants the kill-in-Set watchpoint
+ * (shim_aim.c), 77 (a skip, to ctest) if not. */
+static int role_aimprobe(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+#if defined(_WIN32)
+    bool ok = false; /* no aimed kills on Windows */
+#else
+    bool ok = shim_aim_probe();
+#endif
+    printf("hardware write watchpoint: %s\n", ok ? "granted" : "refused");
+    return ok ? SHIM_ROLE_OK : 77;
+}
+
 /* trivial: does nothing; the spawn baseline. */
 static int role_trivial(int argc, char **argv)
 {
@@ -528,11 +543,8 @@ static int role_trivial(int argc, char **argv)
 }
 
 const shim_role shim_common_roles[] = {
-    {"worker", role_worker},
-    {"holder", role_holder},
-    {"get", role_get},
-    {"trivial", role_trivial},
-    {NULL, NULL},
+    {"worker", role_worker},   {"holder", role_holder},     {"get", role_get},
+    {"trivial", role_trivial}, {"aimprobe", role_aimprobe}, {NULL, NULL},
 };
 
 bool shim_role_dispatch(int argc, char **argv, const shim_role *const *tables, int *rc)
