@@ -13,6 +13,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A ThreadSanitizer build: its runtime has threads of its own (a forked
+ * zygote could inherit one of their locks) and runs a synchronous signal's
+ * handler at once, even inside its own code. */
+#if defined(__SANITIZE_THREAD__)
+#    define SHIM_TSAN 1
+#elif defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#        define SHIM_TSAN 1
+#    endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -24,6 +24,7 @@
 #    include <sys/mman.h>
 #    include <sys/stat.h>
 #    include <sys/syscall.h>
+#    include <sys/sysmacros.h>
 #    include <unistd.h>
 
 #    if !defined(TRAP_PERF)
@@ -72,11 +73,11 @@ static bool find_view(const char *name, const void *peer_map, uint64_t bytes, ui
         if (p == NULL)
             continue;
         unsigned long off = strtoul(p, &q, 16);
-        p = strchr(q + 1, ' '); /* past the device */
-        if (p == NULL)
-            continue;
-        unsigned long ino = strtoul(p, &q, 10);
-        if (q == p || ino != (unsigned long)sb.st_ino || off != 0 || start == (uintptr_t)peer_map ||
+        unsigned long maj = strtoul(q, &p, 16);
+        unsigned long min = *p == ':' ? strtoul(p + 1, &q, 16) : ~0ul;
+        unsigned long ino = strtoul(q, &p, 10);
+        if (p == q || ino != (unsigned long)sb.st_ino || maj != major(sb.st_dev) ||
+            min != minor(sb.st_dev) || off != 0 || start == (uintptr_t)peer_map ||
             end < start + bytes)
             continue;
         *base = (uintptr_t)start;
@@ -91,6 +92,8 @@ static void on_trap(int sig, siginfo_t *si, void *uc);
 bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
                       shim_aim_window_fn in_window, shim_aim_die_fn die)
 {
+    if (!shim_aim_probe()) /* a trap, after the store */
+        return false;
     uint32_t data_bytes = (uint32_t)(2u * capacity);
     uintptr_t base = 0;
     if (peer_map == NULL || !find_view(name, peer_map, dllmem_mapping_bytes(data_bytes), &base))
@@ -128,10 +131,11 @@ static int watch(uintptr_t addr, unsigned len)
     a.exclude_hv = 1;
     a.sigtrap = 1;
     a.remove_on_exec = 1; /* the kernel requires it with sigtrap */
-    if (g_fd >= 0 && ioctl(g_fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) == 0)
+    /* Raw syscalls: see shim_roles.c's handlers. */
+    if (g_fd >= 0 && syscall(SYS_ioctl, g_fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) == 0)
         return g_fd;
     if (g_fd >= 0)
-        close(g_fd);
+        (void)syscall(SYS_close, g_fd);
     g_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
     return g_fd;
 }
@@ -196,16 +200,24 @@ static void on_trap(int sig, siginfo_t *si, void *uc)
 
 static volatile sig_atomic_t g_probe_hits;
 static volatile uint64_t g_probe_word;
+#    define PROBE_VALUE 0x5eedf00dcafe1234u
 
+/* Counts a trap only if the store it reports is already visible: the kill
+ * must come right after the chosen store, as on x86, where data watchpoints
+ * trap after the access (some architectures trap before it). */
 static void on_probe_trap(int sig, siginfo_t *si, void *uc)
 {
     (void)sig;
     (void)uc;
-    g_probe_hits += si->si_code == TRAP_PERF;
+    g_probe_hits += si->si_code == TRAP_PERF && g_probe_word == PROBE_VALUE;
 }
 
 bool shim_aim_probe(void)
 {
+#    if defined(SHIM_TSAN)
+    (void)on_probe_trap;
+    return false; /* its SIGTRAP handler would run inside the runtime's own code */
+#    else
     struct sigaction sa, old;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_probe_trap;
@@ -216,13 +228,14 @@ bool shim_aim_probe(void)
     g_fd = -1;
     int fd = watch((uintptr_t)&g_probe_word, HW_BREAKPOINT_LEN_8);
     g_probe_hits = 0;
-    g_probe_word = 1; /* one trap */
+    g_probe_word = PROBE_VALUE; /* one trap, after the store */
     bool ok = fd >= 0 && g_probe_hits == 1;
     if (fd >= 0)
-        close(fd);
+        (void)syscall(SYS_close, fd);
     g_fd = saved;
     (void)sigaction(SIGTRAP, &old, NULL);
     return ok;
+#    endif
 }
 
 #else

@@ -19,6 +19,7 @@
 #else
 #    include <fcntl.h>
 #    include <sys/resource.h>
+#    include <sys/syscall.h>
 #    include <sys/time.h>
 #endif
 #include <time.h>
@@ -57,10 +58,16 @@ static void arm_kill(unsigned long long us, bool in_set)
         CloseHandle(t);
 }
 #else
+/* The handlers below write and kill through raw syscalls: a sanitizer's
+ * write and kill interceptors may take runtime locks, and ThreadSanitizer
+ * runs a synchronous signal's handler (the watchpoint's SIGTRAP) at once,
+ * inside whatever the writer was doing, runtime included. */
+static void die(void) { (void)syscall(SYS_kill, (pid_t)syscall(SYS_getpid), SIGKILL); }
+
 static void die_now(int sig)
 {
     (void)sig;
-    (void)kill(getpid(), SIGKILL);
+    die();
 }
 
 /* Async-signal-safe: appends v in decimal at line[*n]. */
@@ -91,7 +98,7 @@ static void say_window(uint32_t seq, long store, long stores)
         put_number(line, &n, (unsigned long)stores);
     }
     line[n++] = '\n';
-    (void)!write(STDOUT_FILENO, line, (size_t)n);
+    (void)syscall(SYS_write, STDOUT_FILENO, line, (size_t)n);
 }
 
 #    define AIM_TICK_US 40
@@ -121,7 +128,7 @@ static bool in_window_now(uint32_t *seq) { return g_in_set && in_own_window(seq)
 static void die_in_window(uint32_t seq, long store, long stores)
 {
     say_window(seq, store, stores);
-    (void)kill(getpid(), SIGKILL);
+    die();
 }
 
 /* Set once the watchpoint can be armed, then once it is. */
@@ -152,7 +159,7 @@ static void aim_now(int sig)
     uint32_t seq = 0;
     if (g_in_set && in_own_window(&seq)) {
         say_window(seq, 0, 0);
-        (void)kill(getpid(), SIGKILL);
+        die();
     }
     if (!g_aim_watched && g_aim_watch) {
         int saved_errno = errno; /* arming makes syscalls, then returns */
@@ -168,11 +175,11 @@ static void aim_now(int sig)
     if (g_aim_watched) {
         /* A tick that came due while arming is still delivered: not yet. */
         if (shim_now_ns() >= g_aim_backstop_ns)
-            (void)kill(getpid(), SIGKILL);
+            die();
         return;
     }
     if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
-        (void)kill(getpid(), SIGKILL);
+        die();
 }
 
 /* Arms SIGKILL for `us` microseconds from now: a random moment chosen by the
