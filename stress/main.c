@@ -272,7 +272,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 1000: o->report_dir = optarg; break;
         case 1001:
 #if defined(_WIN32)
-            bad = "--fork (POSIX only)";
+            bad = "--fork is POSIX only";
+#elif defined(SHIM_TSAN)
+            bad = "--fork is not available in a ThreadSanitizer build: the zygote could inherit "
+                  "a lock held by one of the runtime's threads";
 #endif
             o->fork_mode = true;
             break;
@@ -320,6 +323,10 @@ static int parse_options(int argc, char **argv, struct options *o)
         case 'h': usage(stdout); exit(STRESS_OK);
         default:
             fprintf(stderr, "dllmem-stress: unknown option %s (try --help)\n", argv[optind - 1]);
+            return STRESS_USAGE;
+        }
+        if (bad != NULL && value == NULL) { /* an option without a value */
+            fprintf(stderr, "dllmem-stress: %s\n", bad);
             return STRESS_USAGE;
         }
         if (bad != NULL) {

@@ -3,12 +3,15 @@
 #define _GNU_SOURCE
 #include "shim.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,20 +392,45 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
 /*
  * fork(), except that the child is the runner's, not the zygote's
  * (CLONE_PARENT): one process per child, nothing to reap or reparent. glibc
- * has no wrapper. Its fork() also refreshes the thread descriptor's cached
- * tid, which the child never needs: it is single-threaded, raise, abort and
- * pthread_kill on itself ask the kernel for the tid (glibc 2.34 on), and
- * nothing here uses robust or priority-inheriting mutexes. The zygote is
- * single-threaded, so no lock is held across the clone.
+ * has no wrapper, so this does what its fork() does for the kernel: the
+ * child's thread descriptor gets the child's tid (CLONE_CHILD_SETTID on the
+ * field glibc publishes for debuggers) and the child registers the robust-
+ * mutex list, so robust and priority-inheriting mutexes in a library under
+ * test work in the child as after fork(). No atfork handler runs: the zygote
+ * has registered none, and it is single-threaded, so no lock is held across
+ * the clone (ThreadSanitizer's runtime threads are why --fork is refused in
+ * such builds).
  */
+static pid_t *g_tid_field;  /* the thread descriptor's tid */
+static void *g_robust_head; /* glibc's robust-list head, for set_robust_list */
+static size_t g_robust_len;
+
+static bool fork_for_runner_ready(void)
+{
+    const uint32_t *desc = (const uint32_t *)dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
+    if (desc == NULL || desc[0] != 8u * sizeof(pid_t)) /* {bits, count, offset} */
+        return false;
+    g_tid_field = (pid_t *)(void *)((char *)(uintptr_t)pthread_self() + desc[2]);
+    return *g_tid_field == (pid_t)syscall(SYS_gettid) &&
+           syscall(SYS_get_robust_list, 0, &g_robust_head, &g_robust_len) == 0;
+}
+
 static pid_t fork_for_runner(void)
 {
+    unsigned long flags = CLONE_PARENT | CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD;
+    /* The kernel's argument order: s390 swaps stack and flags; i386, arm,
+     * powerpc and mips (CLONE_BACKWARDS) put tls before child_tid; the rest
+     * (x86_64, aarch64, riscv) have flags, stack, parent_tid, child_tid, tls. */
 #if defined(__s390__) || defined(__s390x__)
-    return (pid_t)syscall(SYS_clone, NULL, (unsigned long)(CLONE_PARENT | SIGCHLD));
+    pid_t pid = (pid_t)syscall(SYS_clone, NULL, flags, NULL, g_tid_field, NULL);
+#elif defined(__i386__) || defined(__arm__) || defined(__powerpc__) || defined(__mips__)
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, g_tid_field);
 #else
-    return (pid_t)syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL,
-                          NULL);
+    pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, g_tid_field, NULL);
 #endif
+    if (pid == 0)
+        (void)syscall(SYS_set_robust_list, g_robust_head, g_robust_len);
+    return pid;
 }
 
 static void zygote_main(const shim_role *const *roles)
@@ -453,7 +481,7 @@ bool shim_zygote_start(const shim_role *const *roles, const char *library)
     char *real = realpath(library, NULL);
     snprintf(g_zlib, sizeof g_zlib, "%s", real != NULL ? real : library);
     free(real);
-    if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
+    if (!fork_for_runner_ready() || prctl(PR_SET_CHILD_SUBREAPER, 1) != 0)
         return false;
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
