@@ -325,6 +325,9 @@ void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
 static pid_t g_zpid = -1;   /* the zygote */
 static pid_t g_zowner = -1; /* the runner (atexit runs in children too) */
 static char g_zlib[4096];   /* the library's real path, never mapped in the zygote */
+static pid_t *g_tid_field;  /* the thread descriptor's tid (fork_for_runner) */
+static void *g_robust_head; /* glibc's robust-list head, for set_robust_list */
+static size_t g_robust_len;
 
 /* True if a file mapping of `path` is in this process (/proc/self/maps). */
 static bool library_mapped(const char *path)
@@ -384,6 +387,16 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
         fflush(stdout);
         _exit(SHIM_ROLE_ERROR);
     }
+    void *head = NULL;
+    size_t head_len = 0;
+    if (*g_tid_field != (pid_t)syscall(SYS_gettid) ||
+        syscall(SYS_get_robust_list, 0, &head, &head_len) != 0 || head != g_robust_head) {
+        printf("E zygote: the child's thread descriptor (tid %d, not %d) or robust list (%p, "
+               "not %p) is not its own\n",
+               (int)*g_tid_field, (int)syscall(SYS_gettid), head, g_robust_head);
+        fflush(stdout);
+        _exit(SHIM_ROLE_ERROR);
+    }
     int rc = SHIM_ROLE_USAGE;
     (void)shim_role_dispatch(argc, argv, roles, &rc);
     exit(rc); /* exit, not _exit: stdio and the library's destructors, as after exec */
@@ -401,10 +414,6 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
  * the clone (ThreadSanitizer's runtime threads are why --fork is refused in
  * such builds).
  */
-static pid_t *g_tid_field;  /* the thread descriptor's tid */
-static void *g_robust_head; /* glibc's robust-list head, for set_robust_list */
-static size_t g_robust_len;
-
 static bool fork_for_runner_ready(void)
 {
     const uint32_t *desc = (const uint32_t *)dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
