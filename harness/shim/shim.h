@@ -244,17 +244,17 @@ void shim_peer_close(shim_peer *p);
 uint32_t shim_peer_seq(const shim_peer *p); /* acquire load; open ones only */
 
 /* Kill-in-Set by hardware watchpoint (shim_aim.c, Linux). prepare, once the
- * library has attached, finds the library's own view of segment `name` (the
- * mapping that is not peer_map) and installs the SIGTRAP handler; false
- * where it cannot. arm, async-signal-safe, watches the sequence word: at
+ * library has attached, finds the library's own view of the segment (the
+ * other mapping of the file peer_map maps) and installs the SIGTRAP handler;
+ * false where it cannot. arm, async-signal-safe, watches the sequence word: at
  * this writer's next own window (in_window: inside Set, seq odd, its own
  * message in S) one of the window's stores is chosen at random (rnd seeds
  * it), and die is called right after that store. false if the kernel
  * refuses the watchpoint. */
 typedef bool (*shim_aim_window_fn)(uint32_t *seq);
 typedef void (*shim_aim_die_fn)(uint32_t seq, long store, long stores);
-bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
-                      shim_aim_window_fn in_window, shim_aim_die_fn die);
+bool shim_aim_prepare(size_t capacity, const void *peer_map, shim_aim_window_fn in_window,
+                      shim_aim_die_fn die);
 bool shim_aim_arm(uint32_t rnd);
 /* Whether this process can have a hardware write watchpoint that traps on a
  * store (the kernel and the machine allow it). */

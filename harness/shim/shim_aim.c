@@ -1,7 +1,7 @@
 /* Kill-in-Set by hardware watchpoint: a writer dies right after one store
  * of its own write window, chosen at random among that window's stores. The
- * watch is on the library's own view of the segment (found in
- * /proc/self/maps), through perf_event_open with a synchronous SIGTRAP, so
+ * watch is on the library's own view of the segment (the other mapping of
+ * the peer's file in /proc/self/maps), through perf_event_open with a synchronous SIGTRAP, so
  * it fires at the store itself. The 40 us ticks of shim_roles.c find the
  * window only by chance (it is a fraction of a microsecond); a watched
  * writer dies in its next Set. Linux only; elsewhere, or where the kernel
@@ -13,7 +13,6 @@
 #    include "layout.h"
 
 #    include <errno.h>
-#    include <fcntl.h>
 #    include <linux/hw_breakpoint.h>
 #    include <linux/perf_event.h>
 #    include <signal.h>
@@ -21,10 +20,7 @@
 #    include <stdlib.h>
 #    include <string.h>
 #    include <sys/ioctl.h>
-#    include <sys/mman.h>
-#    include <sys/stat.h>
 #    include <sys/syscall.h>
-#    include <sys/sysmacros.h>
 #    include <unistd.h>
 
 #    if !defined(TRAP_PERF)
@@ -46,41 +42,48 @@ static int g_stage;
 static uint32_t g_rnd, g_target_seq;
 static long g_store, g_stores;
 
-/* The one mapping of the object that is not the peer's: offset 0, at least
- * the whole layout. Two or none (a library that maps it otherwise): false. */
-static bool find_view(const char *name, const void *peer_map, uint64_t bytes, uintptr_t *base)
+/* One line of /proc/self/maps: start-end perms offset major:minor inode. */
+struct map_line {
+    uintptr_t start, end;
+    unsigned long off, dev_major, dev_minor, ino;
+};
+
+static bool parse_map_line(const char *line, struct map_line *m)
 {
-    char on[512];
-    struct stat sb;
-    if (!shim_object_name(on, sizeof on, name, ""))
+    char *p = NULL, *q = NULL;
+    m->start = (uintptr_t)strtoul(line, &p, 16);
+    m->end = *p == '-' ? (uintptr_t)strtoul(p + 1, &q, 16) : 0;
+    p = q != NULL ? strchr(q + 1, ' ') : NULL; /* past perms */
+    if (p == NULL)
         return false;
-    int fd = shm_open(on, O_RDONLY, 0);
-    if (fd < 0)
-        return false;
-    bool got = fstat(fd, &sb) == 0;
-    close(fd);
-    FILE *f = got ? fopen("/proc/self/maps", "re") : NULL;
+    m->off = strtoul(p, &q, 16);
+    m->dev_major = strtoul(q, &p, 16);
+    m->dev_minor = *p == ':' ? strtoul(p + 1, &q, 16) : ~0ul;
+    m->ino = strtoul(q, &p, 10);
+    return p != q;
+}
+
+/* The library's own view: the one other mapping of the file peer_map maps
+ * (same device and inode), at offset 0, of at least the whole layout. Two or
+ * none (a library that maps it otherwise): false. */
+static bool find_view(const void *peer_map, uint64_t bytes, uintptr_t *base)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
     if (f == NULL)
         return false;
-    int found = 0;
     char line[1024];
-    while (fgets(line, sizeof line, f) != NULL) {
-        /* start-end perms offset major:minor inode [path] */
-        char *p = line, *q = NULL;
-        unsigned long start = strtoul(p, &q, 16);
-        unsigned long end = *q == '-' ? strtoul(q + 1, &p, 16) : 0;
-        p = strchr(p, ' ') != NULL ? strchr(strchr(p, ' ') + 1, ' ') : NULL; /* past perms */
-        if (p == NULL)
+    struct map_line peer = {0}, m;
+    bool have_peer = false;
+    while (!have_peer && fgets(line, sizeof line, f) != NULL)
+        have_peer = parse_map_line(line, &peer) && peer.start == (uintptr_t)peer_map;
+    int found = 0;
+    rewind(f);
+    while (have_peer && fgets(line, sizeof line, f) != NULL) {
+        if (!parse_map_line(line, &m) || m.start == peer.start || m.ino != peer.ino ||
+            m.dev_major != peer.dev_major || m.dev_minor != peer.dev_minor || m.off != 0 ||
+            m.end < m.start + bytes)
             continue;
-        unsigned long off = strtoul(p, &q, 16);
-        unsigned long maj = strtoul(q, &p, 16);
-        unsigned long min = *p == ':' ? strtoul(p + 1, &q, 16) : ~0ul;
-        unsigned long ino = strtoul(q, &p, 10);
-        if (p == q || ino != (unsigned long)sb.st_ino || maj != major(sb.st_dev) ||
-            min != minor(sb.st_dev) || off != 0 || start == (uintptr_t)peer_map ||
-            end < start + bytes)
-            continue;
-        *base = (uintptr_t)start;
+        *base = m.start;
         found++;
     }
     fclose(f);
@@ -89,14 +92,14 @@ static bool find_view(const char *name, const void *peer_map, uint64_t bytes, ui
 
 static void on_trap(int sig, siginfo_t *si, void *uc);
 
-bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
-                      shim_aim_window_fn in_window, shim_aim_die_fn die)
+bool shim_aim_prepare(size_t capacity, const void *peer_map, shim_aim_window_fn in_window,
+                      shim_aim_die_fn die)
 {
     if (!shim_aim_probe()) /* a trap, after the store */
         return false;
     uint32_t data_bytes = (uint32_t)(2u * capacity);
     uintptr_t base = 0;
-    if (peer_map == NULL || !find_view(name, peer_map, dllmem_mapping_bytes(data_bytes), &base))
+    if (peer_map == NULL || !find_view(peer_map, dllmem_mapping_bytes(data_bytes), &base))
         return false;
     uintptr_t ctl = base + (uintptr_t)dllmem_ctl_offset(data_bytes);
     g_seq = ctl + offsetof(struct dllmem_ctl, seq);
@@ -242,10 +245,9 @@ bool shim_aim_probe(void)
 
 bool shim_aim_probe(void) { return false; }
 
-bool shim_aim_prepare(const char *name, size_t capacity, const void *peer_map,
-                      shim_aim_window_fn in_window, shim_aim_die_fn die)
+bool shim_aim_prepare(size_t capacity, const void *peer_map, shim_aim_window_fn in_window,
+                      shim_aim_die_fn die)
 {
-    (void)name;
     (void)capacity;
     (void)peer_map;
     (void)in_window;

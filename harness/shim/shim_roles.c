@@ -103,6 +103,7 @@ static void say_window(uint32_t seq, long store, long stores)
 
 #    define AIM_TICK_US 40
 #    define AIM_TICKS 25000         /* about a second of trying, then a plain kill */
+#    define AIM_BACKSTOP_US 1000000 /* a watched writer's window never came: a plain kill */
 static volatile sig_atomic_t g_aim_ticks;
 
 /* Inside this writer's own write window: seq odd (D being written) and the
@@ -134,8 +135,7 @@ static void die_in_window(uint32_t seq, long store, long stores)
 /* Set once the watchpoint can be armed, then once it is. */
 static volatile sig_atomic_t g_aim_watch, g_aim_watched;
 static uint32_t g_aim_seed;
-static uint64_t g_aim_backstop_ns; /* a watched writer still alive then: a plain kill */
-#    define AIM_BACKSTOP_US 1000000 /* a watched writer's window never came: a plain kill */
+static uint64_t g_aim_backstop_ns; /* when the backstop tick is due */
 
 /* SIGALRM in `us` microseconds, then every `every_us` (0: once). */
 static void set_timer_us(unsigned long long us, unsigned long long every_us)
@@ -161,22 +161,22 @@ static void aim_now(int sig)
         say_window(seq, 0, 0);
         die();
     }
-    if (!g_aim_watched && g_aim_watch) {
+    if (g_aim_watched) {
+        /* A tick that came due while arming is still delivered: not yet. */
+        if (shim_now_ns() >= g_aim_backstop_ns)
+            die();
+        return;
+    }
+    if (g_aim_watch) {
         int saved_errno = errno; /* arming makes syscalls, then returns */
-        if (shim_aim_arm(g_aim_seed)) {
-            g_aim_watched = 1;
+        g_aim_watched = shim_aim_arm(g_aim_seed);
+        if (g_aim_watched) {
             g_aim_backstop_ns = shim_now_ns() + (uint64_t)AIM_BACKSTOP_US * 1000u;
             set_timer_us(AIM_BACKSTOP_US, 0u);
         }
         errno = saved_errno;
         if (g_aim_watched)
             return;
-    }
-    if (g_aim_watched) {
-        /* A tick that came due while arming is still delivered: not yet. */
-        if (shim_now_ns() >= g_aim_backstop_ns)
-            die();
-        return;
     }
     if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
         die();
@@ -337,7 +337,7 @@ static int role_worker(int argc, char **argv)
 #if !defined(_WIN32)
     if (kill_us > 0 && kill_in_set && !by_ticks && a.writer && g_peer.seq != NULL) {
         g_aim_seed = shim_rand(&rng);
-        g_aim_watch = shim_aim_prepare(name, cap, g_peer.map, in_window_now, die_in_window);
+        g_aim_watch = shim_aim_prepare(cap, g_peer.map, in_window_now, die_in_window);
     }
 #else
     (void)by_ticks; /* no aimed kills on Windows */
