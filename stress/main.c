@@ -404,7 +404,6 @@ static int numbers(const char *line, unsigned long long *out, int n)
 static void on_line(struct worker *w, const char *line, struct totals *t)
 {
     unsigned long long v[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};
-    int k = 0;
     w->last_ns = shim_now_ns();
     if (line[0] == 'A' && numbers(line, v, 5) == 5) {
         if (t->attach_ns != NULL && t->n_attach < t->max_attach) {
@@ -427,8 +426,9 @@ static void on_line(struct worker *w, const char *line, struct totals *t)
         w->done = line[0] == 'D';
         if (w->done)
             w->life_ns = v[8];
-    } else if (line[0] == 'K' && (k = numbers(line, v, 3)) >= 1) {
-        if (t->windows != NULL && t->n_windows < t->max_windows)
+    } else if (line[0] == 'K') {
+        int k = numbers(line, v, 3);
+        if (k >= 1 && t->windows != NULL && t->n_windows < t->max_windows)
             t->windows[t->n_windows++] = (uint32_t)v[0];
         if (k == 3 && v[1] < v[2]) {
             t->watched_before += v[1] == 0;
