@@ -91,4 +91,26 @@ TEST(Messages, AnyMixOfTwoFailsTheCheck) {
   EXPECT_GT(mixes, 10000);
 }
 
+// Bodies are windows on a writer's pool (shim_msg.c): a writer's messages,
+// and two writers' messages, must still differ at nearly every unit, or a
+// read torn between them could pass as one of the two.
+TEST(Messages, BodiesDifferAtNearlyEveryUnit) {
+  const size_t len = 2047;
+  auto same_units = [&](const std::vector<dllmem_unit> &a, const std::vector<dllmem_unit> &b) {
+    size_t same = 0;
+    for (size_t i = SHIM_MSG_HEADER; i < len; i++) same += a[i] == b[i];
+    return same;
+  };
+  size_t worst = 0;
+  for (uint32_t seq = 0; seq < 300; seq++) {
+    std::vector<dllmem_unit> a = Make(len, 5, seq);
+    for (uint32_t next : {seq + 1, seq + 2, seq + 97, seq + 4098}) {
+      worst = std::max(worst, same_units(a, Make(len, 5, next)));
+    }
+    worst = std::max(worst, same_units(a, Make(len, 6, seq)));
+  }
+  // Random units agree about once in 30,000; allow a few per message.
+  EXPECT_LE(worst, 8u) << "of " << len - SHIM_MSG_HEADER << " body units";
+}
+
 }  // namespace

@@ -270,7 +270,8 @@ int shim_count_maps(void);
 
 /* Writes a message of exactly len units (len >= SHIM_MSG_HEADER) plus a
  * terminator into buf: a header naming writer, sequence, length and checksum,
- * then pseudo-random units, surrogate pairs included, never NUL. */
+ * then pseudo-random units, surrogate pairs included, never NUL or a lone
+ * surrogate (a window on the writer's pool, different for each sequence). */
 void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq);
 /* True only if buf[0..len) is one whole message. The empty string is not a
  * message: a check that may legitimately see it (before the first Set) must

@@ -2,6 +2,7 @@
 #include "shim.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static uint32_t fnv1a(uint32_t h, uint32_t v)
 {
@@ -34,28 +35,35 @@ static bool get_hex(const dllmem_unit *in, int digits, uint32_t *v)
 }
 
 /*
- * FNV-1a over the W, S and L fields and the body, in four lanes (unit i of
- * the body goes to lane i % 4) folded together at the end: four independent
- * multiply chains instead of one, so a stress reader checks a 2,047-unit
- * message in about a quarter of the time. Each step is a bijection of its
- * lane, and so is the fold of each lane, so any message that differs from
- * another in one lane has another checksum; one differing in several
- * collides with odds of about 2^-32.
+ * FNV-1a over the W, S and L fields (one unit a step, lane 0) and the body
+ * in four lanes: each step takes two units as one 32-bit word, word k of
+ * each 8-unit block going to lane k, the last few units one a step; the
+ * lanes are folded together at the end. Four independent multiply chains,
+ * two units a multiply, so a stress reader checks a 2,047-unit message in
+ * about an eighth of a one-lane, one-unit-a-step pass. Each step is a
+ * bijection of its lane's state and injective in its input, and so is the
+ * fold in each lane, so any message that differs from another in one lane
+ * has another checksum; one differing in several collides with odds of
+ * about 2^-32.
  */
+static uint32_t fnv1a32(uint32_t h, uint32_t v) { return (h ^ v) * 16777619u; }
+
 static uint32_t checksum(const dllmem_unit *buf, size_t len)
 {
     uint32_t h[4] = {2166136261u, 2166136261u ^ 1u, 2166136261u ^ 2u, 2166136261u ^ 3u};
     for (size_t i = 0; i < 23; i++) /* W, S and L fields */
         h[0] = fnv1a(h[0], buf[i]);
     size_t i = SHIM_MSG_HEADER;
-    for (; i + 4 <= len; i += 4) {
-        h[0] = fnv1a(h[0], buf[i]);
-        h[1] = fnv1a(h[1], buf[i + 1]);
-        h[2] = fnv1a(h[2], buf[i + 2]);
-        h[3] = fnv1a(h[3], buf[i + 3]);
+    for (; i + 8 <= len; i += 8) {
+        uint32_t w[4];
+        memcpy(w, buf + i, sizeof w); /* the host's byte order: writer and reader share it */
+        h[0] = fnv1a32(h[0], w[0]);
+        h[1] = fnv1a32(h[1], w[1]);
+        h[2] = fnv1a32(h[2], w[2]);
+        h[3] = fnv1a32(h[3], w[3]);
     }
     for (size_t k = 0; i < len; i++, k++)
-        h[k] = fnv1a(h[k], buf[i]);
+        h[k / 2u] = fnv1a(h[k / 2u], buf[i]);
     uint32_t c = h[0];
     for (int k = 1; k < 4; k++)
         c = (c ^ h[k]) * 16777619u;
@@ -69,6 +77,56 @@ static dllmem_unit bmp_unit(uint32_t bits14)
     return (dllmem_unit)(0x20u + (((bits14 & 0x3FFFu) * 0xD7E0u) >> 14));
 }
 
+static bool is_high(dllmem_unit u) { return (u & 0xFC00u) == 0xD800u; }
+static bool is_low(dllmem_unit u) { return (u & 0xFC00u) == 0xDC00u; }
+
+/*
+ * A writer's bodies are windows on one pool of pseudo-random units, made
+ * once per thread and writer: message seq starts POOL_STEP * seq units along
+ * it (mod POOL_UNITS, a prime), so a writer's next POOL_UNITS messages all
+ * start at different places and any two of them differ at nearly every
+ * unit, as two writers' pools do. Copying a body costs a memcpy instead of a
+ * draw per two units, which was most of a stress writer's CPU. The pool is
+ * stored twice over, so a window of up to POOL_UNITS units is one copy; its
+ * first and last units are not surrogates, so no pair spans the seam.
+ */
+#define POOL_UNITS 4099u
+#define POOL_STEP 1031u
+
+struct pool {
+    bool made;
+    uint32_t writer;
+    dllmem_unit u[2 * POOL_UNITS];
+};
+static _Thread_local struct pool g_pool;
+
+/* One time in eight a surrogate pair, else two BMP units; pairs start at
+ * both parities (the first draw decides). Two units per draw, chosen without
+ * a branch (a random one mispredicts often). */
+static void make_pool(struct pool *p, uint32_t writer)
+{
+    uint32_t s = (writer * 2654435761u) ^ 0x9E3779B9u;
+    if (s == 0)
+        s = 1;
+    size_t i = 0;
+    const size_t n = POOL_UNITS - 1; /* the last unit is set below */
+    uint32_t first = shim_rand(&s);
+    p->u[i++] = bmp_unit(first >> 1);
+    if ((first & 1u) != 0)
+        p->u[i++] = bmp_unit(first >> 15);
+    for (; i + 2 <= n; i += 2) {
+        uint32_t r = shim_rand(&s);
+        bool pair = (r & 7u) == 0;
+        p->u[i] = pair ? (dllmem_unit)(0xD800u + ((r >> 3) & 0x3FFu)) : bmp_unit(r >> 3);
+        p->u[i + 1] = pair ? (dllmem_unit)(0xDC00u + ((r >> 13) & 0x3FFu)) : bmp_unit(r >> 17);
+    }
+    for (; i < POOL_UNITS; i++)
+        p->u[i] = bmp_unit(shim_rand(&s) >> 3);
+    memcpy(p->u + POOL_UNITS, p->u, POOL_UNITS * sizeof p->u[0]);
+    p->writer = writer;
+    p->made = true;
+}
+
 void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq)
 {
     buf[0] = 'W';
@@ -79,23 +137,21 @@ void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq)
     put_hex(buf + 15, (uint32_t)len, 8);
     buf[23] = 'C';
     buf[32] = '|';
-    uint32_t s = (writer * 2654435761u) ^ (seq * 40503u) ^ 0x9E3779B9u;
-    if (s == 0)
-        s = 1;
-    /* Two units per draw, chosen without a branch (a random one mispredicts
-     * often): one time in eight a surrogate pair, else two BMP units. */
-    size_t i = SHIM_MSG_HEADER;
-    uint32_t first = shim_rand(&s);
-    if ((first & 1u) != 0 && i < len) /* pairs start at either parity */
-        buf[i++] = bmp_unit(first >> 1);
-    for (; i + 2 <= len; i += 2) {
-        uint32_t r = shim_rand(&s);
-        bool pair = (r & 7u) == 0;
-        buf[i] = pair ? (dllmem_unit)(0xD800u + ((r >> 3) & 0x3FFu)) : bmp_unit(r >> 3);
-        buf[i + 1] = pair ? (dllmem_unit)(0xDC00u + ((r >> 13) & 0x3FFu)) : bmp_unit(r >> 17);
+    struct pool *p = &g_pool;
+    if (!p->made || p->writer != writer)
+        make_pool(p, writer);
+    size_t at = (size_t)(((uint64_t)seq * POOL_STEP) % POOL_UNITS);
+    for (size_t i = SHIM_MSG_HEADER; i < len;) {
+        size_t n = len - i < POOL_UNITS ? len - i : POOL_UNITS;
+        memcpy(buf + i, p->u + at, n * sizeof buf[0]);
+        i += n;
+        at = (at + n) % POOL_UNITS;
     }
-    if (i < len)
-        buf[i] = bmp_unit(shim_rand(&s) >> 3);
+    /* A window may begin inside a pair or end inside one: never a lone half. */
+    if (len > SHIM_MSG_HEADER && is_low(buf[SHIM_MSG_HEADER]))
+        buf[SHIM_MSG_HEADER] = bmp_unit(seq);
+    if (len > SHIM_MSG_HEADER && is_high(buf[len - 1]))
+        buf[len - 1] = bmp_unit(seq >> 14);
     put_hex(buf + 24, checksum(buf, len), 8);
     buf[len] = 0;
 }
@@ -131,6 +187,12 @@ void shim_poison(dllmem_unit *buf, size_t n)
 shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len)
 {
     size_t n = 0;
+    /* Four units a step: a word has a zero unit iff this is nonzero. */
+    for (uint64_t w; n + 4 <= cap; n += 4) {
+        memcpy(&w, buf + n, sizeof w);
+        if (((w - 0x0001000100010001u) & ~w & 0x8000800080008000u) != 0)
+            break;
+    }
     while (n < cap && buf[n] != 0)
         n++;
     if (len != NULL)
