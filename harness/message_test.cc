@@ -31,6 +31,10 @@ TEST(Messages, EachIsValidTerminatedAndHasNoNulOrLoneSurrogate) {
       size_t n = 0;
       ASSERT_EQ(shim_msg_classify(m.data(), len + 1, &n), SHIM_READ_MESSAGE);
       ASSERT_EQ(n, len);
+      uint32_t w = 0, s = 0;
+      ASSERT_EQ(shim_msg_read(m.data(), len + 1, &n, &w, &s), SHIM_READ_MESSAGE);
+      ASSERT_EQ(w, seq % 7);
+      ASSERT_EQ(s, seq);
       for (size_t i = 0; i < len; i++) {
         ASSERT_NE(m[i], 0) << "NUL at " << i;
         if (IsHigh(m[i])) {

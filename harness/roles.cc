@@ -91,9 +91,9 @@ int role_readcheck(int argc, char **argv) {
   shim_poison(buf.data(), cap);
   lib.get(buf.data(), static_cast<uint32_t>(cap));
   size_t n = 0;
-  shim_read_kind k = shim_msg_classify(buf.data(), cap, &n);
   uint32_t w = 0, s = 0;
-  if (k == SHIM_READ_MESSAGE && shim_msg_ids(buf.data(), n, &w, &s))
+  shim_read_kind k = shim_msg_read(buf.data(), cap, &n, &w, &s);
+  if (k == SHIM_READ_MESSAGE)
     printf("message %zu %u %u\n", n, w, s);
   else
     printf("%s %zu\n", shim_read_kind_name(k), n);

@@ -294,6 +294,9 @@ typedef enum shim_read_kind {
     SHIM_READ_TORN       /* terminated, not empty, not a whole message */
 } shim_read_kind;
 shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len);
+/* The same, and for a message its writer and sequence (one checksum pass). */
+shim_read_kind shim_msg_read(const dllmem_unit *buf, size_t cap, size_t *len, uint32_t *writer,
+                             uint32_t *seq);
 const char *shim_read_kind_name(shim_read_kind k);
 
 /* Helpers for tests: length of a NUL-terminated unit string, ASCII widen. */

@@ -184,7 +184,8 @@ void shim_poison(dllmem_unit *buf, size_t n)
         buf[i] = (dllmem_unit)SHIM_POISON;
 }
 
-shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len)
+shim_read_kind shim_msg_read(const dllmem_unit *buf, size_t cap, size_t *len, uint32_t *writer,
+                             uint32_t *seq)
 {
     size_t n = 0;
     /* Four units a step: a word has a zero unit iff this is nonzero. */
@@ -201,7 +202,19 @@ shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len
         return SHIM_READ_UNTOUCHED;
     if (n == 0)
         return SHIM_READ_EMPTY;
-    return shim_msg_valid(buf, n) ? SHIM_READ_MESSAGE : SHIM_READ_TORN;
+    uint32_t w = 0, s = 0;
+    if (!shim_msg_ids(buf, n, &w, &s))
+        return SHIM_READ_TORN;
+    if (writer != NULL)
+        *writer = w;
+    if (seq != NULL)
+        *seq = s;
+    return SHIM_READ_MESSAGE;
+}
+
+shim_read_kind shim_msg_classify(const dllmem_unit *buf, size_t cap, size_t *len)
+{
+    return shim_msg_read(buf, cap, len, NULL, NULL);
 }
 
 const char *shim_read_kind_name(shim_read_kind k)

@@ -376,12 +376,11 @@ static int role_worker(int argc, char **argv)
         if (s1 != s2 || (s1 & 1u) != 0)
             t.overlapped++;
         size_t n = 0;
-        shim_read_kind k = shim_msg_classify(buf, cap, &n);
+        uint32_t w = 0, s = 0;
+        shim_read_kind k = shim_msg_read(buf, cap, &n, &w, &s);
         t.ops++;
         bool bad = false;
         if (k == SHIM_READ_MESSAGE) {
-            uint32_t w = 0, s = 0;
-            shim_msg_ids(buf, n, &w, &s);
             if (seen_value && (w != last_w || s != last_s)) {
                 t.changed++;
                 if (g_peer.seq == NULL)
