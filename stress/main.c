@@ -48,6 +48,7 @@ struct options {
     bool quiet, overlong;
     bool fork_mode; /* --fork: children forked from a zygote, not exec'd */
     bool by_ticks;  /* --aim-by-ticks: kill-in-Set without the watchpoint */
+    bool trap_ok;   /* this runner's shim_aim_probe granted the watchpoint */
     /* --shard I/N: this run is children [first, first + count) of the whole
      * run's `children`; each child's random draws depend only on (seed, its
      * index), so N shards together are the unsharded run's children. */
@@ -596,8 +597,10 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 args[na++] = "overlong";
             if (aimed)
                 args[na++] = "killinset";
-            if (aimed && o->by_ticks)
+            if (aimed && (o->by_ticks || !o->trap_ok))
                 args[na++] = "byticks";
+            else if (aimed)
+                args[na++] = "trapok"; /* one probe for the run, not one per writer */
             if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
                 fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
                 ok = false;
@@ -1030,9 +1033,12 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
         fprintf(f,
                 "  kill-in-Set     %ld writers died inside their write window; %ld repairs; "
                 "%ld placed by a watchpoint (%ld with the data area untouched, %ld amid it, %ld "
-                "with it whole)\n",
+                "with it whole)%s\n",
                 t->n_windows, t->repairs, t->watched_before + t->watched_amid + t->watched_after,
-                t->watched_before, t->watched_amid, t->watched_after);
+                t->watched_before, t->watched_amid, t->watched_after,
+                o->by_ticks  ? "; by ticks (--aim-by-ticks)"
+                : o->trap_ok ? ""
+                             : "; by ticks: this machine refused the watchpoint");
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);
@@ -1106,6 +1112,8 @@ int main(int argc, char **argv)
 #if defined(SIGPIPE)
     signal(SIGPIPE, SIG_IGN);
 #endif
+    /* Once for the run: every writer is on this kernel and machine. */
+    o.trap_ok = o.kill_in_set > 0 && !o.by_ticks && shim_aim_probe();
     int fds_before = shim_count_fds();
 #if !defined(_WIN32)
     if (o.fork_mode && !shim_zygote_start(roles, o.library)) {

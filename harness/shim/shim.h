@@ -244,10 +244,11 @@ void shim_peer_close(shim_peer *p);
 uint32_t shim_peer_seq(const shim_peer *p); /* acquire load; open ones only */
 
 /* Kill-in-Set by hardware watchpoint (shim_aim.c, Linux). prepare, once the
- * library has attached, finds the library's own view of the segment (the
- * other mapping of the file peer_map maps) and installs the SIGTRAP handler;
- * false where it cannot. arm, async-signal-safe, watches the sequence word: at
- * this writer's next own window (in_window: inside Set, seq odd, its own
+ * library has attached and shim_aim_probe has granted the watchpoint (in
+ * this process, or in its runner: the same kernel and machine), finds the
+ * library's own view of the segment (the other mapping of the file peer_map
+ * maps) and installs the SIGTRAP handler; false where it cannot. arm, async-signal-safe, watches
+ * the sequence word: at this writer's next own window (in_window: inside Set, seq odd, its own
  * message in S) one of the window's stores is chosen at random (rnd seeds
  * it), and die is called right after that store. false if the kernel
  * refuses the watchpoint. */

@@ -13,6 +13,7 @@
 #    include "layout.h"
 
 #    include <errno.h>
+#    include <fcntl.h>
 #    include <linux/hw_breakpoint.h>
 #    include <linux/perf_event.h>
 #    include <signal.h>
@@ -63,30 +64,44 @@ static bool parse_map_line(const char *line, struct map_line *m)
     return p != q;
 }
 
+static const char *next_line(const char *line)
+{
+    const char *nl = strchr(line, '\n');
+    return nl != NULL && nl[1] != '\0' ? nl + 1 : NULL;
+}
+
 /* The library's own view: the one other mapping of the file peer_map maps
  * (same device and inode), at offset 0, of at least the whole layout. Two or
- * none (a library that maps it otherwise): false. */
+ * none (a library that maps it otherwise): false. /proc/self/maps is read
+ * once, whole, into a buffer (each read of it makes the kernel walk the
+ * mappings again); a list too long for the buffer is also false. */
 static bool find_view(const void *peer_map, uint64_t bytes, uintptr_t *base)
 {
-    FILE *f = fopen("/proc/self/maps", "re");
-    if (f == NULL)
+    static char maps[64 * 1024];
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
         return false;
-    char line[1024];
+    size_t used = 0;
+    ssize_t n = 0;
+    while (used < sizeof maps - 1 && (n = read(fd, maps + used, sizeof maps - 1 - used)) > 0)
+        used += (size_t)n;
+    close(fd);
+    if (n < 0 || used >= sizeof maps - 1) /* an error, or more than the buffer holds */
+        return false;
+    maps[used] = '\0';
     struct map_line peer = {0}, m;
     bool have_peer = false;
-    while (!have_peer && fgets(line, sizeof line, f) != NULL)
+    for (const char *line = maps; line != NULL && !have_peer; line = next_line(line))
         have_peer = parse_map_line(line, &peer) && peer.start == (uintptr_t)peer_map;
     int found = 0;
-    rewind(f);
-    while (have_peer && fgets(line, sizeof line, f) != NULL) {
-        if (!parse_map_line(line, &m) || m.start == peer.start || m.ino != peer.ino ||
-            m.dev_major != peer.dev_major || m.dev_minor != peer.dev_minor || m.off != 0 ||
-            m.end < m.start + bytes)
-            continue;
-        *base = m.start;
-        found++;
+    for (const char *line = maps; line != NULL && have_peer; line = next_line(line)) {
+        if (parse_map_line(line, &m) && m.start != peer.start && m.ino == peer.ino &&
+            m.dev_major == peer.dev_major && m.dev_minor == peer.dev_minor && m.off == 0 &&
+            m.end >= m.start + bytes) {
+            *base = m.start;
+            found++;
+        }
     }
-    fclose(f);
     return found == 1;
 }
 
@@ -95,8 +110,6 @@ static void on_trap(int sig, siginfo_t *si, void *uc);
 bool shim_aim_prepare(size_t capacity, const void *peer_map, shim_aim_window_fn in_window,
                       shim_aim_die_fn die)
 {
-    if (!shim_aim_probe()) /* a trap, after the store */
-        return false;
     uint32_t data_bytes = (uint32_t)(2u * capacity);
     uintptr_t base = 0;
     if (peer_map == NULL || !find_view(peer_map, dllmem_mapping_bytes(data_bytes), &base))

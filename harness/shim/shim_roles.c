@@ -50,9 +50,10 @@ static DWORD WINAPI die_later(LPVOID us)
 }
 
 /* Arms a kill for `us` microseconds from now (Windows: millisecond grain). */
-static void arm_kill(unsigned long long us, bool in_set)
+static void arm_kill(unsigned long long us, bool in_set, bool watch_first)
 {
     (void)in_set; /* no aimed kills on Windows: a plain one at that moment */
+    (void)watch_first;
     HANDLE t = CreateThread(NULL, 0, die_later, (LPVOID)(uintptr_t)us, 0, NULL);
     if (t != NULL)
         CloseHandle(t);
@@ -134,6 +135,11 @@ static void die_in_window(uint32_t seq, long store, long stores)
 
 /* Set once the watchpoint can be armed, then once it is. */
 static volatile sig_atomic_t g_aim_watch, g_aim_watched;
+/* A writer that will try the watchpoint gets one tick, at its moment, and
+ * no ticks while it loads: until role_worker has decided (prepared the
+ * watchpoint or not), a tick only marks the moment as due. Without a watch
+ * the ticks start then. */
+static volatile sig_atomic_t g_aim_decided = 1, g_aim_due, g_aim_ticking;
 static uint32_t g_aim_seed;
 static uint64_t g_aim_backstop_ns; /* when the backstop tick is due */
 
@@ -167,6 +173,10 @@ static void aim_now(int sig)
             die();
         return;
     }
+    if (!g_aim_decided) {
+        g_aim_due = 1;
+        return;
+    }
     if (g_aim_watch) {
         int saved_errno = errno; /* arming makes syscalls, then returns */
         g_aim_watched = shim_aim_arm(g_aim_seed);
@@ -178,6 +188,12 @@ static void aim_now(int sig)
         if (g_aim_watched)
             return;
     }
+    if (!g_aim_ticking) { /* a one-tick moment and no watch: tick from now on */
+        g_aim_ticking = 1;
+        int saved_errno = errno;
+        set_timer_us(AIM_TICK_US, AIM_TICK_US);
+        errno = saved_errno;
+    }
     if ((g_in_set && g_peer.seq == NULL) || ++g_aim_ticks > AIM_TICKS)
         die();
 }
@@ -185,15 +201,18 @@ static void aim_now(int sig)
 /* Arms SIGKILL for `us` microseconds from now: a random moment chosen by the
  * parent, which can fall anywhere, inside a library call included; with
  * in_set, the first moment from then on that falls inside this writer's own
- * write window. */
-static void arm_kill(unsigned long long us, bool in_set)
+ * write window (watch_first: by the watchpoint if role_worker can prepare
+ * it, so one tick, at the moment). */
+static void arm_kill(unsigned long long us, bool in_set, bool watch_first)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = in_set ? aim_now : die_now;
     sa.sa_flags = SA_RESTART;
     sigaction(SIGALRM, &sa, NULL);
-    set_timer_us(us, in_set ? AIM_TICK_US : 0u);
+    g_aim_decided = !(in_set && watch_first);
+    g_aim_ticking = in_set && !watch_first;
+    set_timer_us(us, g_aim_ticking ? AIM_TICK_US : 0u);
 }
 #endif
 
@@ -262,22 +281,25 @@ struct worker_args {
 };
 
 /* worker LIBRARY w|r ID OPS DURATION_MS KILL_AFTER_US [overlong] [killinset]
- * [byticks] [quiet]: a writer (w) stores self-checking messages of random
- * length, a reader (r) reads into a poisoned buffer and classifies every
- * read; OPS of them, or for DURATION_MS. KILL_AFTER_US > 0 arms its own
- * SIGKILL (aimed at its write window with killinset: by watchpoint where it
- * can, by timer ticks alone with byticks). quiet: no P lines, for a parent
- * that reads the tally from the D line alone (the harness). */
+ * [byticks] [trapok] [quiet]: a writer (w) stores self-checking messages of
+ * random length, a reader (r) reads into a poisoned buffer and classifies
+ * every read; OPS of them, or for DURATION_MS. KILL_AFTER_US > 0 arms its
+ * own SIGKILL (aimed at its write window with killinset: by watchpoint where
+ * it can, by timer ticks alone with byticks; trapok: the runner's
+ * shim_aim_probe granted the watchpoint, so this process need not ask).
+ * quiet: no P lines, for a parent that reads the tally from the D line alone
+ * (the harness). */
 static int role_worker(int argc, char **argv)
 {
     if (argc < 6)
         return SHIM_ROLE_USAGE;
-    bool overlong = false, kill_in_set = false, quiet = false, by_ticks = false;
+    bool overlong = false, kill_in_set = false, quiet = false, by_ticks = false, trap_ok = false;
     for (int i = 6; i < argc; i++) {
         overlong = overlong || strcmp(argv[i], "overlong") == 0;
         kill_in_set = kill_in_set || strcmp(argv[i], "killinset") == 0;
         quiet = quiet || strcmp(argv[i], "quiet") == 0;
         by_ticks = by_ticks || strcmp(argv[i], "byticks") == 0;
+        trap_ok = trap_ok || strcmp(argv[i], "trapok") == 0;
     }
 #if defined(_WIN32)
     int sfd = -1;
@@ -294,8 +316,9 @@ static int role_worker(int argc, char **argv)
      * _IOLBF with size 0 fails there and a pipe stays fully buffered), so a
      * line would otherwise reach the runner late, or never if it kills us. */
     setvbuf(stdout, NULL, _IOLBF, 0);
+    bool watch_first = kill_us > 0 && kill_in_set && a.writer && !by_ticks;
     if (kill_us > 0)
-        arm_kill(kill_us, kill_in_set && a.writer);
+        arm_kill(kill_us, kill_in_set && a.writer, watch_first);
 
     shim_lib lib;
     char err[512];
@@ -335,12 +358,25 @@ static int role_worker(int argc, char **argv)
     if (rng == 0)
         rng = 1;
 #if !defined(_WIN32)
-    if (kill_us > 0 && kill_in_set && !by_ticks && a.writer && g_peer.seq != NULL) {
-        g_aim_seed = shim_rand(&rng);
-        g_aim_watch = shim_aim_prepare(cap, g_peer.map, in_window_now, die_in_window);
+    if (watch_first) {
+        /* SIGALRM blocked: the moment's tick cannot slip between the
+         * decision and what follows from it. */
+        sigset_t alrm, old;
+        sigemptyset(&alrm);
+        sigaddset(&alrm, SIGALRM);
+        sigprocmask(SIG_BLOCK, &alrm, &old);
+        if (g_peer.seq != NULL && (trap_ok || shim_aim_probe())) { /* a trap, after the store */
+            g_aim_seed = shim_rand(&rng);
+            g_aim_watch = shim_aim_prepare(cap, g_peer.map, in_window_now, die_in_window);
+        }
+        g_aim_decided = 1;
+        if (g_aim_due)
+            aim_now(SIGALRM); /* the moment came while loading: arm, or tick, now */
+        sigprocmask(SIG_SETMASK, &old, NULL);
     }
 #else
-    (void)by_ticks; /* no aimed kills on Windows */
+    (void)watch_first; /* no aimed kills on Windows */
+    (void)trap_ok;
 #endif
     struct tally t = {0, 0, 0, 0, 0, 0, 0, 0};
     bool seen_value = false; /* a Set had completed: an empty read is a lost value */
