@@ -318,33 +318,27 @@ void shim_children_wait_any(shim_child *const *cs, int n, int timeout_ms)
  * the write end of the child's stdout pipe) goes over a socket; the zygote
  * forks the child as the runner's own (clone with CLONE_PARENT), so the
  * runner waits for it, kills it and reads its exit status exactly as it would
- * an exec'd child. The child checks that the library is not mapped yet, sets
+ * an exec'd child. The child checks that the library is not loaded yet, sets
  * its environment and runs the role in place of an exec: it loads the
  * library itself, after the fork, concurrently with its siblings. */
 #define ZYGOTE_MSG 8192
 static pid_t g_zpid = -1;   /* the zygote */
 static pid_t g_zowner = -1; /* the runner (atexit runs in children too) */
-static char g_zlib[4096];   /* the library's real path, never mapped in the zygote */
+static char g_zlib[4096];   /* the library's real path, never loaded in the zygote */
 static pid_t *g_tid_field;  /* the thread descriptor's tid (fork_for_runner) */
 static void *g_robust_head; /* glibc's robust-list head, for set_robust_list */
 static size_t g_robust_len;
 
-/* True if a file mapping of `path` is in this process (/proc/self/maps). */
-static bool library_mapped(const char *path)
+/* True if the dynamic loader has `path` loaded in this process, under this
+ * name or any other (it compares the file's device and inode): what the
+ * zygote must never have done. RTLD_NOLOAD loads nothing and maps nothing,
+ * and asks less of the kernel than a read of /proc/self/maps. */
+static bool library_loaded(const char *path)
 {
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (f == NULL)
-        return true; /* cannot tell: say so rather than pass */
-    char line[4096 + 128];
-    bool found = false;
-    size_t plen = strlen(path);
-    while (!found && fgets(line, sizeof line, f) != NULL) {
-        char *p = strchr(line, '/');
-        size_t n = p != NULL ? strcspn(p, "\n") : 0;
-        found = p != NULL && n == plen && memcmp(p, path, n) == 0;
-    }
-    fclose(f);
-    return found;
+    void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    if (h != NULL)
+        dlclose(h);
+    return h != NULL;
 }
 
 /* In the forked child: stdout to the pipe, the environment entries, the
@@ -382,8 +376,8 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != g_zowner)
         _exit(SHIM_ROLE_ERROR); /* the runner died just now */
-    if (library_mapped(g_zlib)) {
-        printf("E zygote: %s was mapped before the fork\n", g_zlib);
+    if (library_loaded(g_zlib)) {
+        printf("E zygote: %s was loaded before the fork\n", g_zlib);
         fflush(stdout);
         _exit(SHIM_ROLE_ERROR);
     }
