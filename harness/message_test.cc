@@ -108,13 +108,34 @@ TEST(Messages, BodiesDifferAtNearlyEveryUnit) {
   size_t worst = 0;
   for (uint32_t seq = 0; seq < 300; seq++) {
     std::vector<dllmem_unit> a = Make(len, 5, seq);
-    for (uint32_t next : {seq + 1, seq + 2, seq + 97, seq + 4098}) {
+    for (uint32_t next : {seq + 1, seq + 2, seq + 97, seq + 4098, seq + 4099, seq + 2 * 4099}) {
       worst = std::max(worst, same_units(a, Make(len, 5, next)));
     }
     worst = std::max(worst, same_units(a, Make(len, 6, seq)));
   }
   // Random units agree about once in 30,000; allow a few per message.
   EXPECT_LE(worst, 8u) << "of " << len - SHIM_MSG_HEADER << " body units";
+}
+
+// The checksum's steps mix each input into the whole lane: changes confined
+// to the top bits of units in one lane (a multiply alone carries them only
+// upward, where two can cancel) still fail the check.
+TEST(Messages, TwoChangedUnitsInOneLaneFailTheCheck) {
+  const size_t len = 2047;
+  std::vector<dllmem_unit> m = Make(len, 5, 7);
+  long tried = 0;
+  for (size_t i = SHIM_MSG_HEADER; i + 8 < len; i += 3) {
+    for (unsigned bits : {0x8000u, 0x4000u, 0x0001u, 0x8001u}) {
+      std::vector<dllmem_unit> x = m;
+      x[i] = static_cast<dllmem_unit>(x[i] ^ bits);
+      x[i + 8] = static_cast<dllmem_unit>(x[i + 8] ^ bits);  // same lane, same half
+      if (x[i] == 0 || x[i + 8] == 0) continue;
+      tried++;
+      ASSERT_FALSE(shim_msg_valid(x.data(), len))
+          << "units " << i << " and " << i + 8 << " ^ " << bits;
+    }
+  }
+  EXPECT_GT(tried, 2000);
 }
 
 }  // namespace

@@ -4,11 +4,17 @@
 #include <stdio.h>
 #include <string.h>
 
-static uint32_t fnv1a(uint32_t h, uint32_t v)
+/* One FNV-1a step, then a right xorshift: a multiply only carries upward,
+ * so without the shift a change to an input's top bits could reach only the
+ * top bits of the lane, and two such changes could cancel there. Both parts
+ * are bijections of the state. */
+static uint32_t fnv1a_mix(uint32_t h, uint32_t v)
 {
-    h ^= v & 0xFFFFu;
-    return h * 16777619u;
+    h = (h ^ v) * 16777619u;
+    return h ^ (h >> 15);
 }
+
+static uint32_t fnv1a(uint32_t h, uint32_t v) { return fnv1a_mix(h, v & 0xFFFFu); }
 
 static void put_hex(dllmem_unit *out, uint32_t v, int digits)
 {
@@ -35,19 +41,17 @@ static bool get_hex(const dllmem_unit *in, int digits, uint32_t *v)
 }
 
 /*
- * FNV-1a over the W, S and L fields (one unit a step, lane 0) and the body
- * in four lanes: each step takes two units as one 32-bit word, word k of
- * each 8-unit block going to lane k, the last few units one a step; the
- * lanes are folded together at the end. Four independent multiply chains,
- * two units a multiply, so a stress reader checks a 2,047-unit message in
- * about an eighth of a one-lane, one-unit-a-step pass. Each step is a
- * bijection of its lane's state and injective in its input, and so is the
- * fold in each lane, so any message that differs from another in one lane
- * has another checksum; one differing in several collides with odds of
- * about 2^-32.
+ * FNV-1a steps (fnv1a_mix) over the W, S and L fields (one unit a step,
+ * lane 0) and the body in four lanes: each step takes two units as one
+ * 32-bit word, word k of each 8-unit block going to lane k, the last few
+ * units one a step; the lanes are folded together at the end. Four
+ * independent multiply chains, two units a multiply, so a stress reader
+ * checks a 2,047-unit message in about a quarter of a one-lane,
+ * one-unit-a-step pass. Each step is a bijection of its lane's state and
+ * injective in its input, and so is the fold in each lane, so any message
+ * that differs from another in one lane has another checksum; one
+ * differing in several collides with odds of about 2^-32.
  */
-static uint32_t fnv1a32(uint32_t h, uint32_t v) { return (h ^ v) * 16777619u; }
-
 static uint32_t checksum(const dllmem_unit *buf, size_t len)
 {
     uint32_t h[4] = {2166136261u, 2166136261u ^ 1u, 2166136261u ^ 2u, 2166136261u ^ 3u};
@@ -57,10 +61,10 @@ static uint32_t checksum(const dllmem_unit *buf, size_t len)
     for (; i + 8 <= len; i += 8) {
         uint32_t w[4];
         memcpy(w, buf + i, sizeof w); /* the host's byte order: writer and reader share it */
-        h[0] = fnv1a32(h[0], w[0]);
-        h[1] = fnv1a32(h[1], w[1]);
-        h[2] = fnv1a32(h[2], w[2]);
-        h[3] = fnv1a32(h[3], w[3]);
+        h[0] = fnv1a_mix(h[0], w[0]);
+        h[1] = fnv1a_mix(h[1], w[1]);
+        h[2] = fnv1a_mix(h[2], w[2]);
+        h[3] = fnv1a_mix(h[3], w[3]);
     }
     for (size_t k = 0; i < len; i++, k++)
         h[k / 2u] = fnv1a(h[k / 2u], buf[i]);
@@ -81,11 +85,12 @@ static bool is_high(dllmem_unit u) { return (u & 0xFC00u) == 0xD800u; }
 static bool is_low(dllmem_unit u) { return (u & 0xFC00u) == 0xDC00u; }
 
 /*
- * A writer's bodies are windows on one pool of pseudo-random units, made
- * once per thread and writer: message seq starts POOL_STEP * seq units along
- * it (mod POOL_UNITS, a prime), so a writer's next POOL_UNITS messages all
- * start at different places and any two of them differ at nearly every
- * unit, as two writers' pools do. Copying a body costs a memcpy instead of a
+ * A writer's bodies are windows on a pool of pseudo-random units, made per
+ * thread for each writer and each run of POOL_UNITS sequences (an epoch):
+ * message seq starts POOL_STEP * seq units along its epoch's pool (mod
+ * POOL_UNITS, a prime), so the messages of an epoch all start at different
+ * places, and any two messages differ at nearly every unit, as two writers'
+ * or two epochs' pools do. Copying a body costs a memcpy instead of a
  * draw per two units, which was most of a stress writer's CPU. The pool is
  * stored twice over, so a window of up to POOL_UNITS units is one copy; its
  * first and last units are not surrogates, so no pair spans the seam.
@@ -95,7 +100,7 @@ static bool is_low(dllmem_unit u) { return (u & 0xFC00u) == 0xDC00u; }
 
 struct pool {
     bool made;
-    uint32_t writer;
+    uint32_t writer, epoch;
     dllmem_unit u[2 * POOL_UNITS];
 };
 static _Thread_local struct pool g_pool;
@@ -103,9 +108,9 @@ static _Thread_local struct pool g_pool;
 /* One time in eight a surrogate pair, else two BMP units; pairs start at
  * both parities (the first draw decides). Two units per draw, chosen without
  * a branch (a random one mispredicts often). */
-static void make_pool(struct pool *p, uint32_t writer)
+static void make_pool(struct pool *p, uint32_t writer, uint32_t epoch)
 {
-    uint32_t s = (writer * 2654435761u) ^ 0x9E3779B9u;
+    uint32_t s = (writer * 2654435761u) ^ (epoch * 0x85EBCA6Bu) ^ 0x9E3779B9u;
     if (s == 0)
         s = 1;
     size_t i = 0;
@@ -124,6 +129,7 @@ static void make_pool(struct pool *p, uint32_t writer)
         p->u[i] = bmp_unit(shim_rand(&s) >> 3);
     memcpy(p->u + POOL_UNITS, p->u, POOL_UNITS * sizeof p->u[0]);
     p->writer = writer;
+    p->epoch = epoch;
     p->made = true;
 }
 
@@ -138,8 +144,9 @@ void shim_msg_make(dllmem_unit *buf, size_t len, uint32_t writer, uint32_t seq)
     buf[23] = 'C';
     buf[32] = '|';
     struct pool *p = &g_pool;
-    if (!p->made || p->writer != writer)
-        make_pool(p, writer);
+    uint32_t epoch = seq / POOL_UNITS;
+    if (!p->made || p->writer != writer || p->epoch != epoch)
+        make_pool(p, writer, epoch);
     size_t at = (size_t)(((uint64_t)seq * POOL_STEP) % POOL_UNITS);
     for (size_t i = SHIM_MSG_HEADER; i < len;) {
         size_t n = len - i < POOL_UNITS ? len - i : POOL_UNITS;
