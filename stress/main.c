@@ -1036,9 +1036,11 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 "with it whole)%s\n",
                 t->n_windows, t->repairs, t->watched_before + t->watched_amid + t->watched_after,
                 t->watched_before, t->watched_amid, t->watched_after,
-                o->by_ticks  ? "; by ticks (--aim-by-ticks)"
-                : o->trap_ok ? ""
-                             : "; by ticks: this machine refused the watchpoint");
+                o->kill_in_set <= 0 || o->trap_ok ? ""
+                : o->by_ticks
+                    ? "; by ticks (--aim-by-ticks)"
+                    : "; by ticks: no trapping watchpoint here (the machine refused it, or a "
+                      "ThreadSanitizer build)");
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);

@@ -329,16 +329,22 @@ static pid_t *g_tid_field;  /* the thread descriptor's tid (fork_for_runner) */
 static void *g_robust_head; /* glibc's robust-list head, for set_robust_list */
 static size_t g_robust_len;
 
-/* True if the dynamic loader has `path` loaded in this process, under this
+/* Whether the dynamic loader has `path` loaded in this process, under this
  * name or any other (it compares the file's device and inode): what the
  * zygote must never have done. RTLD_NOLOAD loads nothing and maps nothing,
- * and asks less of the kernel than a read of /proc/self/maps. */
-static bool library_loaded(const char *path)
+ * and asks less of the kernel than a read of /proc/self/maps. A miss leaves
+ * dlerror() empty; an error (no fd left, an unreadable file) is "cannot
+ * tell", which fails as a load would. Only the default namespace is
+ * searched: the zygote never calls dlmopen. */
+static const char *library_loaded(const char *path)
 {
+    (void)dlerror();
     void *h = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
-    if (h != NULL)
+    if (h != NULL) {
         dlclose(h);
-    return h != NULL;
+        return "was loaded before the fork";
+    }
+    return dlerror() != NULL ? "cannot be checked (the loader failed)" : NULL;
 }
 
 /* In the forked child: stdout to the pipe, the environment entries, the
@@ -376,8 +382,9 @@ static void zygote_child(const shim_role *const *roles, char *msg, size_t len, i
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != g_zowner)
         _exit(SHIM_ROLE_ERROR); /* the runner died just now */
-    if (library_loaded(g_zlib)) {
-        printf("E zygote: %s was loaded before the fork\n", g_zlib);
+    const char *loaded = library_loaded(g_zlib);
+    if (loaded != NULL) {
+        printf("E zygote: %s %s\n", g_zlib, loaded);
         fflush(stdout);
         _exit(SHIM_ROLE_ERROR);
     }
