@@ -401,6 +401,14 @@ static int numbers(const char *line, unsigned long long *out, int n)
     return got;
 }
 
+#if defined(_WIN32)
+#    define NO_WATCHPOINT "" /* no aimed kills on Windows: plain ones */
+#else
+#    define NO_WATCHPOINT                                                                          \
+        "; by ticks: no trapping watchpoint here (the machine refused it, or a ThreadSanitizer "   \
+        "build)"
+#endif
+
 /* Parses one line a worker sent (the protocol is in shim.h). */
 static void on_line(struct worker *w, const char *line, struct totals *t)
 {
@@ -1037,10 +1045,8 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 t->n_windows, t->repairs, t->watched_before + t->watched_amid + t->watched_after,
                 t->watched_before, t->watched_amid, t->watched_after,
                 o->kill_in_set <= 0 || o->trap_ok ? ""
-                : o->by_ticks
-                    ? "; by ticks (--aim-by-ticks)"
-                    : "; by ticks: no trapping watchpoint here (the machine refused it, or a "
-                      "ThreadSanitizer build)");
+                : o->by_ticks                     ? "; by ticks (--aim-by-ticks)"
+                                                  : NO_WATCHPOINT);
     fprintf(f, "  wedges          %ld\n", t->wedges);
     fprintf(f, "  errors          crash %ld, attach %ld, bad exit %ld, other %ld\n", t->crashed,
             t->errors_attach, t->errors_exit, t->errors_other);
@@ -1114,8 +1120,10 @@ int main(int argc, char **argv)
 #if defined(SIGPIPE)
     signal(SIGPIPE, SIG_IGN);
 #endif
+#if !defined(_WIN32)
     /* Once for the run: every writer is on this kernel and machine. */
     o.trap_ok = o.kill_in_set > 0 && !o.by_ticks && shim_aim_probe();
+#endif
     int fds_before = shim_count_fds();
 #if !defined(_WIN32)
     if (o.fork_mode && !shim_zygote_start(roles, o.library)) {
