@@ -34,11 +34,15 @@
 #ifndef STRESS_DEFAULT_LIBRARY
 #    define STRESS_DEFAULT_LIBRARY ""
 #endif
+#ifndef STRESS_EMPTY_LIBRARY
+#    define STRESS_EMPTY_LIBRARY ""
+#endif
 
 struct options {
     const char *library;
     const char *json;
-    const char *report_dir; /* --report: time series and latencies for plots */
+    const char *report_dir;      /* --report: time series and latencies for plots */
+    const char *attach_baseline; /* --attach-baseline: the empty library, or NULL */
     char name[128];
     long children, parallel, writers, ops, size;
     double duration_s, kill_rate, wedge_s;
@@ -101,7 +105,8 @@ struct totals {
      * spawning, waiting for output, and reading/reaping (POSIX; 0 elsewhere). */
     double child_cpu_s, self_cpu_s, spawn_s, wait_s, reap_s;
     long loops;
-    struct totals *base; /* the baseline's, for the report */
+    struct totals *base;        /* the baseline's, for the report */
+    struct totals *attach_base; /* --attach-baseline's fleet, or NULL */
     bool leaked_segment, probe_empty, probe_ran, leaked_fds, leaked_children;
     bool zygote_hung;    /* --fork: the zygote did not exit when told */
     double zygote_cpu_s; /* --fork: the zygote's CPU, whole run */
@@ -157,6 +162,10 @@ static void usage(FILE *f)
         "  --fork             fork children from a zygote that has not loaded the library\n"
         "                     (each loads it after the fork) instead of exec'ing them;\n"
         "                     the spawn-only baseline is forked too (POSIX only)\n"
+        "  --attach-baseline[=PATH]  also run a fleet of the same shape whose children\n"
+        "                     each load a library that does nothing (default: the one\n"
+        "                     built beside this binary), timed as an attach: the same\n"
+        "                     run's floor for the attach latency\n"
         "  --quiet            no progress lines\n"
         "exit: 0 clean, 1 violations, 2 usage, 3 runner error, 4 inconclusive\n");
 }
@@ -190,14 +199,32 @@ static bool parse_double(const char *s, double lo, double hi, double *out)
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longs[] = {
-        {"library", 1, 0, 'l'},     {"children", 1, 0, 'n'},      {"parallel", 1, 0, 'p'},
-        {"writers", 1, 0, 'w'},     {"ops", 1, 0, 'k'},           {"duration", 1, 0, 'd'},
-        {"size", 1, 0, 's'},        {"kill-rate", 1, 0, 'r'},     {"wedge-timeout", 1, 0, 't'},
-        {"seed", 1, 0, 'S'},        {"name", 1, 0, 'N'},          {"json", 1, 0, 'j'},
-        {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},          {"overlong", 0, 0, 'o'},
-        {"kill-in-set", 2, 0, 'K'}, {"min-verified", 1, 0, 'V'},  {"min-overlap", 1, 0, 'O'},
-        {"min-repairs", 1, 0, 'R'}, {"shard", 1, 0, 'X'},         {"report", 1, 0, 1000},
-        {"fork", 0, 0, 1001},       {"aim-by-ticks", 0, 0, 1002}, {0, 0, 0, 0}};
+        {"library", 1, 0, 'l'},
+        {"children", 1, 0, 'n'},
+        {"parallel", 1, 0, 'p'},
+        {"writers", 1, 0, 'w'},
+        {"ops", 1, 0, 'k'},
+        {"duration", 1, 0, 'd'},
+        {"size", 1, 0, 's'},
+        {"kill-rate", 1, 0, 'r'},
+        {"wedge-timeout", 1, 0, 't'},
+        {"seed", 1, 0, 'S'},
+        {"name", 1, 0, 'N'},
+        {"json", 1, 0, 'j'},
+        {"quiet", 0, 0, 'q'},
+        {"help", 0, 0, 'h'},
+        {"overlong", 0, 0, 'o'},
+        {"kill-in-set", 2, 0, 'K'},
+        {"min-verified", 1, 0, 'V'},
+        {"min-overlap", 1, 0, 'O'},
+        {"min-repairs", 1, 0, 'R'},
+        {"shard", 1, 0, 'X'},
+        {"aim-by-ticks", 0, 0, 1002},
+        {"fork", 0, 0, 1001},
+        {"report", 1, 0, 1000},
+        {"attach-baseline", 2, 0, 1003},
+        {0, 0, 0, 0},
+    };
     memset(o, 0, sizeof *o);
     o->library = STRESS_DEFAULT_LIBRARY;
     o->children = 2000;
@@ -282,6 +309,18 @@ static int parse_options(int argc, char **argv, struct options *o)
             o->fork_mode = true;
             break;
         case 1002: o->by_ticks = true; break;
+        case 1003: {
+            /* Only "--attach-baseline=PATH" takes a path: a bare one is the build's. */
+            const char *path = optarg != NULL ? optarg : STRESS_EMPTY_LIBRARY;
+            bool bare = strchr(path, '/') == NULL && strchr(path, '\\') == NULL;
+            if (path[0] == '\0' || (!bare && access(path, R_OK) != 0)) {
+                fprintf(stderr, "dllmem-stress: cannot read the attach baseline's library \"%s\"\n",
+                        path);
+                return STRESS_USAGE;
+            }
+            o->attach_baseline = path;
+            break;
+        }
         case 'q': o->quiet = true; break;
         case 'o': o->overlong = true; break;
         case 'K': {
@@ -610,7 +649,11 @@ static bool run_fleet(const struct options *o, const char *role, struct totals *
                 args[na++] = "byticks";
             else if (aimed)
                 args[na++] = "trapok"; /* one probe for the run, not one per writer */
-            if (!shim_spawn_role(&w->c, role, workers ? args : NULL, envp)) {
+            const char *load_args[] = {o->attach_baseline, NULL};
+            const char *const *role_args = workers                     ? args
+                                           : strcmp(role, "load") == 0 ? load_args
+                                                                       : NULL;
+            if (!shim_spawn_role(&w->c, role, role_args, envp)) {
                 fprintf(stderr, "dllmem-stress: cannot spawn a child: %s\n", strerror(errno));
                 ok = false;
                 break;
@@ -1014,6 +1057,15 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 o->overlong ? "true" : "false", o->wedge_s, o->run_min_verified, o->run_min_overlap,
                 o->run_min_repairs, t->writers_started, t->kills_planned, t->n_attach);
         histogram_json(t, f);
+        const struct totals *lb = t->attach_base;
+        if (lb != NULL)
+            fprintf(f,
+                    ",\n  \"attach_baseline_us\": {\"library\": \"%s\", \"samples\": %ld, "
+                    "\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}",
+                    o->attach_baseline, lb->n_attach, pct_us(lb, 0.5), pct_us(lb, 0.99),
+                    pct_us(lb, 1.0));
+        else
+            fprintf(f, ",\n  \"attach_baseline_us\": null");
         fprintf(f, "\n}\n");
         return;
     }
@@ -1062,6 +1114,13 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
     fprintf(f,
             "  attach latency  p50 %.0f us, p99 %.0f us, max %.0f us (%ld loaders, %ld at once)\n",
             pct_us(t, 0.5), pct_us(t, 0.99), pct_us(t, 1.0), t->n_attach, o->parallel);
+    const struct totals *lb = t->attach_base;
+    if (lb != NULL && lb->n_attach > 0 && pct_us(lb, 0.5) > 0 && pct_us(lb, 0.99) > 0)
+        fprintf(f,
+                "  attach floor    an empty library loaded the same way: p50 %.0f us, p99 %.0f us, "
+                "max %.0f us (%ld loaders); attach p50 %.2fx, p99 %.2fx it\n",
+                pct_us(lb, 0.5), pct_us(lb, 0.99), pct_us(lb, 1.0), lb->n_attach,
+                pct_us(t, 0.5) / pct_us(lb, 0.5), pct_us(t, 0.99) / pct_us(lb, 0.99));
     fprintf(f,
             "  throughput      %.0f children/s; spawn-only baseline %.0f children/s; ratio %.2f "
             "(%s mode)\n",
@@ -1115,6 +1174,13 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
         fprintf(f, "  violations      %ld -> %s\n", violations(t), verdict(o, t));
 }
 
+static void free_totals(struct totals *t)
+{
+    free(t->attach_ns);
+    free(t->attach_split);
+    free(t->windows);
+}
+
 int main(int argc, char **argv)
 {
     shim_set_self(argv[0]);
@@ -1147,24 +1213,44 @@ int main(int argc, char **argv)
     if (!run_fleet(&o, "trivial", &base))
         return STRESS_RUNNER_ERROR;
 
+    /* Then, if asked, the attach's floor: the same fleet loading a library
+     * that does nothing. Every child must load it and time it, or the run
+     * has no floor to report and stops. */
+    struct totals lb;
+    memset(&lb, 0, sizeof lb);
+    if (o.attach_baseline != NULL) {
+        lb.attach_ns = calloc((size_t)o.count, sizeof *lb.attach_ns);
+        lb.max_attach = o.count;
+        lb.attach_split = calloc((size_t)o.count, sizeof *lb.attach_split);
+        bool ok = lb.attach_ns != NULL && lb.attach_split != NULL && run_fleet(&o, "load", &lb);
+        if (ok && (lb.n_attach != o.count || lb.crashed + lb.errors_exit + lb.errors_other > 0)) {
+            fprintf(stderr,
+                    "dllmem-stress: the attach baseline's children did not all load %s: %ld of "
+                    "%ld timed, %ld crashed, %ld failed\n",
+                    o.attach_baseline, lb.n_attach, o.count, lb.crashed,
+                    lb.errors_exit + lb.errors_other);
+            ok = false;
+        }
+        if (!ok) {
+            free_totals(&lb);
+            return STRESS_RUNNER_ERROR;
+        }
+        qsort(lb.attach_ns, (size_t)lb.n_attach, sizeof *lb.attach_ns, cmp_u64);
+    }
+
     struct totals t;
     memset(&t, 0, sizeof t);
+    t.attach_base = o.attach_baseline != NULL ? &lb : NULL;
     t.attach_ns = calloc((size_t)o.count, sizeof *t.attach_ns);
-    if (t.attach_ns == NULL)
-        return STRESS_RUNNER_ERROR;
     t.max_attach = o.count;
     t.attach_split = calloc((size_t)o.count, sizeof *t.attach_split);
-    if (t.attach_split == NULL) {
-        free(t.attach_ns);
-        return STRESS_RUNNER_ERROR;
-    }
     t.windows = calloc((size_t)o.count, sizeof *t.windows); /* at most one per child */
-    if (t.windows == NULL) {
-        free(t.attach_ns);
-        free(t.attach_split);
+    t.max_windows = o.count;
+    if (t.attach_ns == NULL || t.attach_split == NULL || t.windows == NULL) {
+        free_totals(&t);
+        free_totals(&lb);
         return STRESS_RUNNER_ERROR;
     }
-    t.max_windows = o.count;
     t.baseline_per_s = base.children_per_s;
     t.base = &base;
     shim_segment_remove(o.name); /* a leftover from an earlier crashed runner */
@@ -1178,9 +1264,8 @@ int main(int argc, char **argv)
     }
     if (!run_fleet(&o, "worker", &t)) {
         holder_stop(&h, &t);
-        free(t.attach_ns);
-        free(t.attach_split);
-        free(t.windows);
+        free_totals(&t);
+        free_totals(&lb);
         return STRESS_RUNNER_ERROR;
     }
     holder_stop(&h, &t);
@@ -1220,9 +1305,8 @@ int main(int argc, char **argv)
         FILE *f = fopen(o.json, "w");
         if (f == NULL) {
             fprintf(stderr, "dllmem-stress: cannot write %s: %s\n", o.json, strerror(errno));
-            free(t.attach_ns);
-            free(t.attach_split);
-            free(t.windows);
+            free_totals(&t);
+            free_totals(&lb);
             return STRESS_RUNNER_ERROR;
         }
         report(&o, &t, f, true);
@@ -1241,15 +1325,13 @@ int main(int argc, char **argv)
         if (!ok) {
             fprintf(stderr, "dllmem-stress: cannot write the report in %s: %s\n", o.report_dir,
                     strerror(errno));
-            free(t.attach_ns);
-            free(t.attach_split);
-            free(t.windows);
+            free_totals(&t);
+            free_totals(&lb);
             return STRESS_RUNNER_ERROR;
         }
     }
-    free(t.attach_ns);
-    free(t.attach_split);
-    free(t.windows);
+    free_totals(&t);
+    free_totals(&lb);
     char why[160];
     if (violations(&t))
         return STRESS_VIOLATION;

@@ -53,6 +53,12 @@ typedef struct shim_lib {
 bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len);
 void shim_lib_unload(shim_lib *lib);
 bool shim_lib_is_extended(const shim_lib *lib);
+/* Loads a library that is not dllmem (the stress runner's attach baseline):
+ * true, with its handle, when it loaded and exports `marker`; else false and
+ * err says why (and nothing stays loaded). */
+bool shim_plain_load(void **handle, const char *path, const char *marker, char *err,
+                     size_t err_len);
+void shim_plain_unload(void *handle);
 /* Its capacity in units; for a library that cannot say (the canary, or one
  * not attached), the default DLLMEM_SIZE's, which is the original's. */
 size_t shim_lib_capacity(const shim_lib *lib);
@@ -170,7 +176,7 @@ typedef struct shim_role {
 } shim_role;
 
 /* The roles the harness and the stress runner share: worker, holder, get,
- * trivial, aimprobe (shim_roles.c says what each does). Ends with {NULL,
+ * trivial, load, aimprobe (shim_roles.c says what each does). Ends with {NULL,
  * NULL}. */
 extern const shim_role shim_common_roles[];
 

@@ -70,6 +70,28 @@ bool shim_lib_load(shim_lib *lib, const char *path, char *err, size_t err_len)
     return true;
 }
 
+bool shim_plain_load(void **handle, const char *path, const char *marker, char *err, size_t err_len)
+{
+    *handle = open_library(path);
+    if (*handle == NULL) {
+        snprintf(err, err_len, "cannot load %s: %s", path, last_error());
+        return false;
+    }
+    if (symbol(*handle, marker) == NULL) {
+        snprintf(err, err_len, "%s does not export %s", path, marker);
+        close_library(*handle);
+        *handle = NULL;
+        return false;
+    }
+    return true;
+}
+
+void shim_plain_unload(void *handle)
+{
+    if (handle != NULL)
+        close_library(handle);
+}
+
 void shim_lib_unload(shim_lib *lib)
 {
     if (lib->handle != NULL)

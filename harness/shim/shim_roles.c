@@ -2,8 +2,9 @@
  * and the one dispatcher. A worker loads the library itself (so its
  * load-time attach races everyone else's) and writes or reads self-checking
  * messages; a holder keeps the segment for a whole stress run and accounts
- * for its Sets; get prints the string; trivial is the spawn baseline. Every
- * role reports in the line protocol of shim.h. */
+ * for its Sets; get prints the string; trivial is the spawn baseline and
+ * load the attach baseline. Every role reports in the line protocol of
+ * shim.h. */
 #define _DEFAULT_SOURCE
 #include "shim.h"
 
@@ -272,6 +273,46 @@ static bool sched_mark(int schedstat_fd, struct sched_mark *m)
 #endif
 }
 
+/* The span a loader times, from before its load to after it (the attach, for
+ * dllmem): its length and, where the OS says, its split (sched_mark). */
+struct load_span {
+    int sfd; /* /proc/self/schedstat, opened before the span: a reading is one syscall */
+    uint64_t t0;
+    struct sched_mark m0;
+    bool split;
+};
+
+static void span_begin(struct load_span *s)
+{
+#if defined(_WIN32)
+    s->sfd = -1;
+#else
+    s->sfd = open("/proc/self/schedstat", O_RDONLY | O_CLOEXEC);
+#endif
+    s->t0 = shim_now_ns();
+    s->split = sched_mark(s->sfd, &s->m0); /* both marks inside [t0, t1] */
+}
+
+/* Ends the span and sends its A line; returns its end. */
+static uint64_t span_end(struct load_span *s)
+{
+    struct sched_mark m1;
+    bool split = s->split && sched_mark(s->sfd, &m1);
+    uint64_t t1 = shim_now_ns();
+#if !defined(_WIN32)
+    if (s->sfd >= 0)
+        close(s->sfd);
+#endif
+    if (split)
+        printf("A %llu %llu %llu %llu %llu\n", (unsigned long long)(t1 - s->t0),
+               m1.cpu_ns - s->m0.cpu_ns, m1.runq_ns - s->m0.runq_ns, m1.voluntary - s->m0.voluntary,
+               m1.involuntary - s->m0.involuntary);
+    else
+        printf("A %llu\n", (unsigned long long)(t1 - s->t0));
+    fflush(stdout);
+    return t1;
+}
+
 struct worker_args {
     const char *library;
     bool writer;
@@ -301,14 +342,8 @@ static int role_worker(int argc, char **argv)
         by_ticks = by_ticks || strcmp(argv[i], "byticks") == 0;
         trap_ok = trap_ok || strcmp(argv[i], "trapok") == 0;
     }
-#if defined(_WIN32)
-    int sfd = -1;
-#else
-    int sfd = open("/proc/self/schedstat", O_RDONLY | O_CLOEXEC);
-#endif
-    struct sched_mark m0, m1;
-    uint64_t t0 = shim_now_ns();
-    bool split = sched_mark(sfd, &m0); /* both marks inside [t0, t1] */
+    struct load_span span;
+    span_begin(&span);
     unsigned long long kill_us = strtoull(argv[5], NULL, 10);
     struct worker_args a = {argv[0], argv[1][0] == 'w', (uint32_t)strtoul(argv[2], NULL, 10),
                             strtol(argv[3], NULL, 10), strtol(argv[4], NULL, 10)};
@@ -327,19 +362,7 @@ static int role_worker(int argc, char **argv)
         fflush(stdout);
         return SHIM_ROLE_ERROR;
     }
-    split = split && sched_mark(sfd, &m1);
-    uint64_t t1 = shim_now_ns();
-#if !defined(_WIN32)
-    if (sfd >= 0)
-        close(sfd);
-#endif
-    if (split)
-        printf("A %llu %llu %llu %llu %llu\n", (unsigned long long)(t1 - t0), m1.cpu_ns - m0.cpu_ns,
-               m1.runq_ns - m0.runq_ns, m1.voluntary - m0.voluntary,
-               m1.involuntary - m0.involuntary);
-    else
-        printf("A %llu\n", (unsigned long long)(t1 - t0));
-    fflush(stdout);
+    uint64_t t1 = span_end(&span);
     if (shim_lib_is_extended(&lib) && lib.x_attach_status() != DLLMEM_OK) {
         printf("E attach %s\n", lib.x_attach_reason());
         fflush(stdout);
@@ -446,7 +469,7 @@ static int role_worker(int argc, char **argv)
     /* Its own life so far (load, work, unload): what the parent's random
      * kill moments are drawn from. */
     char tail[32];
-    snprintf(tail, sizeof tail, " %llu", (unsigned long long)(shim_now_ns() - t0));
+    snprintf(tail, sizeof tail, " %llu", (unsigned long long)(shim_now_ns() - span.t0));
     send_tally('D', &t, tail);
     return SHIM_ROLE_OK;
 }
@@ -576,6 +599,31 @@ static int role_aimprobe(int argc, char **argv)
     return ok ? SHIM_ROLE_OK : 77;
 }
 
+/* load LIBRARY: loads a library that does nothing (the stress runner's
+ * attach baseline, which must export dllmem_empty_library), timed as a worker
+ * times its load and attach, and sends the same A line. What that costs is
+ * the loader's and the scheduler's, none of it dllmem's. (A worker's span
+ * also holds its kill timer's arming and a dozen more symbol lookups: a few
+ * microseconds.) */
+static int role_load(int argc, char **argv)
+{
+    if (argc < 1)
+        return SHIM_ROLE_USAGE;
+    struct load_span span;
+    span_begin(&span);
+    setvbuf(stdout, NULL, _IOLBF, 0); /* as a worker does inside its span */
+    void *handle;
+    char err[512];
+    if (!shim_plain_load(&handle, argv[0], "dllmem_empty_library", err, sizeof err)) {
+        printf("E load %s\n", err);
+        fflush(stdout);
+        return SHIM_ROLE_ERROR;
+    }
+    (void)span_end(&span);
+    shim_plain_unload(handle);
+    return SHIM_ROLE_OK;
+}
+
 /* trivial: does nothing; the spawn baseline. */
 static int role_trivial(int argc, char **argv)
 {
@@ -585,8 +633,13 @@ static int role_trivial(int argc, char **argv)
 }
 
 const shim_role shim_common_roles[] = {
-    {"worker", role_worker},   {"holder", role_holder},     {"get", role_get},
-    {"trivial", role_trivial}, {"aimprobe", role_aimprobe}, {NULL, NULL},
+    {"worker", role_worker},
+    {"holder", role_holder},
+    {"get", role_get},
+    {"trivial", role_trivial},
+    {"load", role_load},
+    {"aimprobe", role_aimprobe},
+    {NULL, NULL},
 };
 
 bool shim_role_dispatch(int argc, char **argv, const shim_role *const *tables, int *rc)
