@@ -1,7 +1,13 @@
 // The core's word-at-a-time NUL scan against a plain loop, for every start
 // alignment, terminator position and bound, with every string ending right
-// before a PROT_NONE page so an over-read across the page faults.
+// before a PROT_NONE page so an over-read across the page faults. Each block
+// walk it chooses from (SSE2; AVX2 where the CPU has it) is run too.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 extern "C" {
 #include "shim.h"
@@ -16,32 +22,71 @@ size_t NaiveScan(const dllmem_unit *s, size_t max) {
   return i;
 }
 
+struct Walk {
+  const char *name;
+  size_t (*scan)(const dllmem_unit *, size_t);
+  bool needs_some;  // a block walk: max > 0 (the dispatcher answers 0 itself)
+};
+
+std::vector<Walk> Walks() {
+  std::vector<Walk> w = {{"dllmem_scan_nul", dllmem_scan_nul, false}};
+#if defined(__SSE2__)
+  w.push_back({"sse2", dllmem_scan_nul_sse2, true});
+#if defined(DLLMEM_SCAN_AVX2)
+  if (dllmem_scan_avx2_ok()) w.push_back({"avx2", dllmem_scan_nul_avx2, true});
+#endif
+#endif
+  return w;
+}
+
 TEST(Scan, AgreesWithAPlainLoopForEveryAlignmentAndTerminator) {
-  for (size_t len = 0; len < 300; len++) {
+  // Past 300 units a terminator lands at every offset of a 128-byte chunk
+  // from every start alignment.
+  for (size_t len = 0; len < 700; len++) {
     // The terminator is the buffer's last unit, right before the guard page;
     // the buffer's start therefore walks through every alignment.
     dllmem_unit *buf = shim_guard_alloc(len + 1);
     ASSERT_NE(buf, nullptr);
     for (size_t i = 0; i < len; i++) buf[i] = static_cast<dllmem_unit>(0x0100 + i);
     buf[len] = 0;
-    for (size_t max : {size_t{0}, size_t{1}, len / 2, len, len + 1, size_t{1} << 20}) {
-      ASSERT_EQ(dllmem_scan_nul(buf, max), NaiveScan(buf, max)) << "len " << len << " max " << max;
+    for (const Walk &w : Walks()) {
+      for (size_t max : {size_t{0}, size_t{1}, len / 2, len, len + 1, size_t{1} << 20}) {
+        if (max == 0 && w.needs_some) continue;
+        ASSERT_EQ(w.scan(buf, max), NaiveScan(buf, max))
+            << w.name << ": len " << len << " max " << max;
+      }
     }
     shim_guard_free(buf, len + 1);
   }
 }
 
 TEST(Scan, FindsTheFirstNulAmongSeveral) {
-  std::vector<dllmem_unit> v(200, 'x');
-  for (size_t first = 0; first < 150; first++) {
-    std::fill(v.begin(), v.end(), 'x');
-    v[first] = 0;
-    v[first + 7] = 0;
-    v.back() = 0;
-    for (size_t off = 0; off < 8; off++) {
-      ASSERT_EQ(dllmem_scan_nul(v.data() + off, 190), NaiveScan(v.data() + off, 190));
+  std::vector<dllmem_unit> v(400, 'x');
+  for (const Walk &w : Walks()) {
+    for (size_t first = 0; first < 350; first++) {
+      std::fill(v.begin(), v.end(), 'x');
+      v[first] = 0;
+      v[first + 7] = 0;
+      v.back() = 0;
+      for (size_t off = 0; off < 16; off++) {
+        ASSERT_EQ(w.scan(v.data() + off, 390), NaiveScan(v.data() + off, 390))
+            << w.name << ": first " << first << " off " << off;
+      }
     }
   }
+}
+
+// A CPU with AVX2 runs the AVX2 walk, so the walks above must include it.
+TEST(Scan, TheAvx2WalkIsTestedWhereTheCpuHasIt) {
+  std::vector<std::string> names;
+  for (const Walk &w : Walks()) names.push_back(w.name);
+#if defined(DLLMEM_SCAN_AVX2)
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_NE(std::find(names.begin(), names.end(), "avx2"), names.end());
+  }
+#endif
+  EXPECT_GE(names.size(), 1u);
+  for (const std::string &n : names) std::printf("block walk tested: %s\n", n.c_str());
 }
 
 TEST(Scan, AMisalignedStringIsScannedUnitByUnit) {
@@ -54,7 +99,7 @@ TEST(Scan, AMisalignedStringIsScannedUnitByUnit) {
 
 TEST(Scan, UnitsWithAZeroByteAreNotTerminators) {
   std::vector<dllmem_unit> v = {0x0100, 0x0001, 0x1000, 0x0010, 0xFF00, 0x00FF, 0};
-  EXPECT_EQ(dllmem_scan_nul(v.data(), 100), 6u);
+  for (const Walk &w : Walks()) EXPECT_EQ(w.scan(v.data(), 100), 6u) << w.name;
 }
 
 TEST(PairSafeCut, DropsOnlyAHighSurrogateWhoseLowHalfIsCutOff) {

@@ -6,6 +6,9 @@
 #if defined(__SSE2__)
 #    include <emmintrin.h>
 #endif
+#if defined(DLLMEM_SCAN_AVX2)
+#    include <immintrin.h>
+#endif
 
 #if defined(__has_feature)
 #    if __has_feature(address_sanitizer)
@@ -28,11 +31,11 @@
 
 #if defined(__SSE2__)
 /*
- * Aligned 16-byte loads never cross a page, and neither do aligned 64-byte
- * chunks, so reading the whole block or chunk that holds the terminator cannot
- * fault: the argument glibc's wcslen makes. ASan (or TSan) is told not to
- * instrument this function for that reason only: bytes past the terminator are loaded
- * but never influence the result.
+ * Aligned 16-byte (and, below, 32-byte) loads never cross a page, and neither
+ * do aligned 64-byte (128-byte) chunks, so reading the whole block or chunk
+ * that holds the terminator cannot fault: the argument glibc's wcslen makes.
+ * ASan (or TSan) is told not to instrument these functions for that reason
+ * only: bytes past the terminator are loaded but never influence the result.
  */
 DLLMEM_NO_ASAN static inline unsigned zero_mask(const unsigned char *block)
 {
@@ -40,19 +43,9 @@ DLLMEM_NO_ASAN static inline unsigned zero_mask(const unsigned char *block)
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_setzero_si128()));
 }
 
-DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
+/* s is 2-byte aligned and max > 0. */
+DLLMEM_NO_ASAN size_t dllmem_scan_nul_sse2(const dllmem_unit *s, size_t max)
 {
-    if (max == 0)
-        return 0;
-    if (((uintptr_t)s & 1u) != 0) {
-        /* A misaligned string (only from code outside C's rules, e.g. a foreign
-         * caller) cannot use the block trick; read it unit by unit, byte-wise. */
-        const unsigned char *b = (const unsigned char *)s;
-        size_t i = 0;
-        while (i < max && (b[2 * i] | b[2 * i + 1]) != 0)
-            i++;
-        return i;
-    }
     const unsigned char *start = (const unsigned char *)s;
     const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)15u);
     unsigned mask = zero_mask(block) & (0xFFFFu << (unsigned)(start - block));
@@ -86,6 +79,77 @@ DLLMEM_NO_ASAN size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
         }
         mask = zero_mask(block);
     }
+}
+
+#    if defined(DLLMEM_SCAN_AVX2)
+/* The same walk over 32-byte blocks and 128-byte chunks: one test per 64
+ * units, three-operand compares. Only where dllmem_scan_avx2_ok(). */
+DLLMEM_NO_ASAN __attribute__((target("avx2"))) static inline unsigned
+zero_mask32(const unsigned char *block)
+{
+    __m256i v = _mm256_load_si256((const __m256i *)(const void *)block);
+    return (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(v, _mm256_setzero_si256()));
+}
+
+DLLMEM_NO_ASAN __attribute__((target("avx2"))) size_t dllmem_scan_nul_avx2(const dllmem_unit *s,
+                                                                           size_t max)
+{
+    const unsigned char *start = (const unsigned char *)s;
+    const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)31u);
+    unsigned mask = zero_mask32(block) & (0xFFFFFFFFu << (unsigned)(start - block));
+    const unsigned char *limit = start + 2u * max; /* first byte not needed */
+    for (;;) {
+        if (mask != 0) {
+            size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;
+            return idx < max ? idx : max;
+        }
+        block += 32;
+        if (block >= limit)
+            return max;
+        if (((uintptr_t)block & 127u) == 0) {
+            while (block + 128 <= limit) {
+                __m256i z = _mm256_setzero_si256();
+                __m256i a =
+                    _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)block), z);
+                __m256i b = _mm256_cmpeq_epi16(
+                    _mm256_load_si256((const __m256i *)(const void *)(block + 32)), z);
+                __m256i c = _mm256_cmpeq_epi16(
+                    _mm256_load_si256((const __m256i *)(const void *)(block + 64)), z);
+                __m256i d = _mm256_cmpeq_epi16(
+                    _mm256_load_si256((const __m256i *)(const void *)(block + 96)), z);
+                if (_mm256_movemask_epi8(
+                        _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d))) != 0)
+                    break;
+                block += 128;
+            }
+            if (block >= limit)
+                return max;
+        }
+        mask = zero_mask32(block);
+    }
+}
+
+bool dllmem_scan_avx2_ok(void) { return __builtin_cpu_supports("avx2") != 0; }
+#    endif
+
+size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
+{
+    if (max == 0)
+        return 0;
+    if (((uintptr_t)s & 1u) != 0) {
+        /* A misaligned string (only from code outside C's rules, e.g. a foreign
+         * caller) cannot use the block trick; read it unit by unit, byte-wise. */
+        const unsigned char *b = (const unsigned char *)s;
+        size_t i = 0;
+        while (i < max && (b[2 * i] | b[2 * i + 1]) != 0)
+            i++;
+        return i;
+    }
+#    if defined(DLLMEM_SCAN_AVX2)
+    if (dllmem_scan_avx2_ok())
+        return dllmem_scan_nul_avx2(s, max);
+#    endif
+    return dllmem_scan_nul_sse2(s, max);
 }
 #else
 size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
