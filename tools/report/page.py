@@ -102,11 +102,14 @@ def stress_json_rows(path):
     with open(path) as f:
         r = json.load(f)
     att = r.get("attach_us", {})
+    floor = r.get("attach_baseline_us") or {}  # --attach-baseline: an empty library's load
     return [esc(os.path.relpath(path)), '<span class="%s">%s</span>' % (
         "pass" if r.get("verdict") == "PASS" else "fail", esc(r.get("verdict"))),
         esc(r.get("finished")), esc(r.get("verified_reads")), esc(r.get("torn_reads")),
         esc(r.get("overlapped_reads")), esc(r.get("repairs")), esc(r.get("killed")),
-        esc("%s / %s" % (att.get("p50"), att.get("p99"))), esc(r.get("ratio_to_baseline"))]
+        esc("%s / %s" % (att.get("p50"), att.get("p99"))),
+        esc("%s / %s" % (floor.get("p50"), floor.get("p99")) if floor else "not run"),
+        esc(r.get("ratio_to_baseline"))]
 
 
 def section_stress(pg):
@@ -151,7 +154,8 @@ def section_stress(pg):
     if rows:
         pg.p("The canary's runs must fail: they show the runner can see torn reads and crashes.")
         pg.table(["JSON", "verdict", "children", "verified reads", "torn", "overlapped",
-                  "repairs", "killed", "attach p50/p99 us", "children/s vs spawn"], rows)
+                  "repairs", "killed", "attach p50/p99 us", "empty library's load p50/p99 us",
+                  "children/s vs spawn"], rows)
 
 
 def plot_fuzz_log(pg, log, sub, target, label):
