@@ -40,8 +40,9 @@ std::vector<Walk> Walks() {
 }
 
 TEST(Scan, AgreesWithAPlainLoopForEveryAlignmentAndTerminator) {
-  // Past 300 units a terminator lands at every offset of a 128-byte chunk
-  // from every start alignment.
+  // Long enough to cross several 128-byte chunks before the terminator, which
+  // sits at the page's end (byte 126 of its chunk); FindsTheFirstNulAmongSeveral
+  // puts one at every offset of a chunk.
   for (size_t len = 0; len < 700; len++) {
     // The terminator is the buffer's last unit, right before the guard page;
     // the buffer's start therefore walks through every alignment.
@@ -57,6 +58,23 @@ TEST(Scan, AgreesWithAPlainLoopForEveryAlignmentAndTerminator) {
       }
     }
     shim_guard_free(buf, len + 1);
+  }
+}
+
+// Units with no terminator up to the end of a page (an unterminated buffer
+// given with its length): each walk reads to s[max - 1] and no further, so a
+// block or chunk read past the last unit needed faults on the guard page.
+TEST(Scan, ARangeWithoutATerminatorIsReadToItsEndAndNoFurther) {
+  for (size_t len = 1; len < 700; len++) {
+    dllmem_unit *buf = shim_guard_alloc(len);  // 0xAAAA units, then PROT_NONE
+    ASSERT_NE(buf, nullptr);
+    for (const Walk &w : Walks()) {
+      for (size_t max : {len, len - 1}) {
+        if (max == 0 && w.needs_some) continue;
+        ASSERT_EQ(w.scan(buf, max), max) << w.name << ": len " << len;
+      }
+    }
+    shim_guard_free(buf, len);
   }
 }
 

@@ -28,8 +28,20 @@
 #        define DLLMEM_NO_ASAN __attribute__((no_sanitize("thread")))
 #    endif
 #endif
+#if defined(__SANITIZE_THREAD__) /* GCC's ThreadSanitizer */
+#    undef DLLMEM_NO_ASAN
+#    define DLLMEM_NO_ASAN __attribute__((no_sanitize_thread))
+#endif
 
 #if defined(__SSE2__)
+/* start + 2 * max, saturated at the end of the address space: a max larger
+ * than any buffer (a caller that breaks the contract) must not wrap. */
+static inline const unsigned char *scan_limit(const unsigned char *start, size_t max)
+{
+    size_t room = (size_t)((UINTPTR_MAX - (uintptr_t)start) / 2u);
+    return start + 2u * (max < room ? max : room);
+}
+
 /*
  * Aligned 16-byte (and, below, 32-byte) loads never cross a page, and neither
  * do aligned 64-byte (128-byte) chunks, so reading the whole block or chunk
@@ -49,7 +61,7 @@ DLLMEM_NO_ASAN size_t dllmem_scan_nul_sse2(const dllmem_unit *s, size_t max)
     const unsigned char *start = (const unsigned char *)s;
     const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)15u);
     unsigned mask = zero_mask(block) & (0xFFFFu << (unsigned)(start - block));
-    const unsigned char *limit = start + 2u * max; /* first byte not needed */
+    const unsigned char *limit = scan_limit(start, max); /* first byte not needed */
     for (;;) {
         if (mask != 0) {
             size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;
@@ -97,7 +109,7 @@ DLLMEM_NO_ASAN __attribute__((target("avx2"))) size_t dllmem_scan_nul_avx2(const
     const unsigned char *start = (const unsigned char *)s;
     const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)31u);
     unsigned mask = zero_mask32(block) & (0xFFFFFFFFu << (unsigned)(start - block));
-    const unsigned char *limit = start + 2u * max; /* first byte not needed */
+    const unsigned char *limit = scan_limit(start, max); /* first byte not needed */
     for (;;) {
         if (mask != 0) {
             size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;

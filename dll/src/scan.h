@@ -8,7 +8,8 @@
 #include <stddef.h>
 
 /* Index of the first NUL in s[0..max), or max. Reads s only up to its
- * terminator, plus at most the rest of that aligned 32-byte block. */
+ * terminator (or s[max - 1]), plus at most the rest of the aligned 128-byte
+ * chunk that holds it: never another page. */
 size_t dllmem_scan_nul(const dllmem_unit *s, size_t max);
 
 /* The block walks it chooses from on x86-64 (s 2-byte aligned, max > 0):
