@@ -165,7 +165,8 @@ static void usage(FILE *f)
         "  --attach-baseline[=PATH]  also run a fleet of the same shape whose children\n"
         "                     each load a library that does nothing (default: the one\n"
         "                     built beside this binary), timed as an attach: the same\n"
-        "                     run's floor for the attach latency\n"
+        "                     run's floor for the attach latency (under the same load\n"
+        "                     when the workers do little more than load)\n"
         "  --quiet            no progress lines\n"
         "exit: 0 clean, 1 violations, 2 usage, 3 runner error, 4 inconclusive\n");
 }
@@ -1001,6 +1002,22 @@ static void histogram_json(const struct totals *t, FILE *f)
     fputc(']', f);
 }
 
+/* s as a JSON string: quotes, backslashes (Windows paths) and control
+ * characters escaped. */
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
 static void report(const struct options *o, const struct totals *t, FILE *f, bool json)
 {
     double ratio = t->baseline_per_s > 0 ? t->children_per_s / t->baseline_per_s : 0;
@@ -1009,9 +1026,11 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
     const char *short_of = inconclusive(o, t, why, sizeof why);
     long landed = t->accounted ? (long)(t->seq_after - t->seq_before) : -1;
     if (json) {
+        fprintf(f, "{\n  \"library\": ");
+        json_string(f, o->library);
         fprintf(
             f,
-            "{\n  \"library\": \"%s\",\n  \"children\": %ld, \"parallel\": %ld, "
+            ",\n  \"children\": %ld, \"parallel\": %ld, "
             "\"writers\": %ld, \"kill_rate\": %.3f, \"kill_in_set\": %.3f, \"seed\": %u,\n"
             "  \"started\": %ld, \"finished\": %ld, \"killed\": %ld, \"kills_missed\": %ld,\n"
             "  \"ops\": %ld, \"verified_reads\": %ld, \"torn_reads\": %ld, \"lost_reads\": %ld, "
@@ -1033,9 +1052,9 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
             "  \"floors\": {\"min_verified\": %ld, \"min_overlap\": %ld, \"min_repairs\": %ld, "
             "\"short_of\": \"%s\"},\n"
             "  \"violations\": %ld, \"verdict\": \"%s\",\n",
-            o->library, o->children, o->parallel, o->writers, o->kill_rate, o->kill_in_set, o->seed,
-            t->started, t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn,
-            t->lost, t->untouched, t->initial_empty, t->overlapped, t->changed, t->sets_reported,
+            o->children, o->parallel, o->writers, o->kill_rate, o->kill_in_set, o->seed, t->started,
+            t->finished, t->killed, t->kills_missed, t->ops, t->verified, t->torn, t->lost,
+            t->untouched, t->initial_empty, t->overlapped, t->changed, t->sets_reported,
             t->writers_unfinished, landed, t->lost_sets, t->phantom_sets,
             t->held ? t->final_kind : "n/a", t->aimed, t->n_windows, t->repairs, t->watched_before,
             t->watched_amid, t->watched_after, t->wedges, t->crashed, t->errors_attach,
@@ -1058,14 +1077,14 @@ static void report(const struct options *o, const struct totals *t, FILE *f, boo
                 o->run_min_repairs, t->writers_started, t->kills_planned, t->n_attach);
         histogram_json(t, f);
         const struct totals *lb = t->attach_base;
-        if (lb != NULL)
-            fprintf(f,
-                    ",\n  \"attach_baseline_us\": {\"library\": \"%s\", \"samples\": %ld, "
-                    "\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}",
-                    o->attach_baseline, lb->n_attach, pct_us(lb, 0.5), pct_us(lb, 0.99),
-                    pct_us(lb, 1.0));
-        else
+        if (lb != NULL) {
+            fprintf(f, ",\n  \"attach_baseline_us\": {\"library\": ");
+            json_string(f, o->attach_baseline);
+            fprintf(f, ", \"samples\": %ld, \"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}",
+                    lb->n_attach, pct_us(lb, 0.5), pct_us(lb, 0.99), pct_us(lb, 1.0));
+        } else {
             fprintf(f, ",\n  \"attach_baseline_us\": null");
+        }
         fprintf(f, "\n}\n");
         return;
     }
@@ -1207,6 +1226,30 @@ int main(int argc, char **argv)
     }
 #endif
 
+    /* A library that one child cannot load as the attach baseline is a usage
+     * error, found before any fleet runs. */
+    if (o.attach_baseline != NULL) {
+        struct options one = o;
+        one.count = 1;
+        one.parallel = 1;
+        struct totals probe;
+        memset(&probe, 0, sizeof probe);
+        uint64_t ns[1];
+        unsigned long long split[1][5];
+        probe.attach_ns = ns;
+        probe.attach_split = split;
+        probe.max_attach = 1;
+        if (!run_fleet(&one, "load", &probe))
+            return STRESS_RUNNER_ERROR;
+        if (probe.n_attach != 1) {
+            fprintf(stderr,
+                    "dllmem-stress: --attach-baseline: a child cannot load %s as the empty "
+                    "library\n",
+                    o.attach_baseline);
+            return STRESS_USAGE;
+        }
+    }
+
     /* Baseline first: the same number of trivial children, spawned the same way. */
     struct totals base;
     memset(&base, 0, sizeof base);
@@ -1223,12 +1266,13 @@ int main(int argc, char **argv)
         lb.max_attach = o.count;
         lb.attach_split = calloc((size_t)o.count, sizeof *lb.attach_split);
         bool ok = lb.attach_ns != NULL && lb.attach_split != NULL && run_fleet(&o, "load", &lb);
-        if (ok && (lb.n_attach != o.count || lb.crashed + lb.errors_exit + lb.errors_other > 0)) {
+        if (ok && (lb.n_attach != o.count ||
+                   lb.crashed + lb.errors_exit + lb.errors_other + lb.wedges > 0)) {
             fprintf(stderr,
                     "dllmem-stress: the attach baseline's children did not all load %s: %ld of "
-                    "%ld timed, %ld crashed, %ld failed\n",
+                    "%ld timed, %ld crashed, %ld failed, %ld wedged\n",
                     o.attach_baseline, lb.n_attach, o.count, lb.crashed,
-                    lb.errors_exit + lb.errors_other);
+                    lb.errors_exit + lb.errors_other, lb.wedges);
             ok = false;
         }
         if (!ok) {
