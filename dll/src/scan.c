@@ -8,6 +8,8 @@
 #endif
 #if defined(DLLMEM_SCAN_AVX2)
 #    include <immintrin.h>
+#    include <stdatomic.h>
+#    include <sys/platform/x86.h>
 #endif
 
 #if defined(__has_feature)
@@ -141,7 +143,18 @@ DLLMEM_NO_ASAN __attribute__((target("avx2"))) size_t dllmem_scan_nul_avx2(const
     }
 }
 
-bool dllmem_scan_avx2_ok(void) { return __builtin_cpu_supports("avx2") != 0; }
+/* 0: not asked yet, 1: no, 2: yes. Any thread may ask; all get one answer. */
+static _Atomic int g_avx2;
+
+bool dllmem_scan_avx2_ok(void)
+{
+    int v = atomic_load_explicit(&g_avx2, memory_order_relaxed);
+    if (v == 0) {
+        v = CPU_FEATURE_ACTIVE(AVX2) ? 2 : 1; /* CPU and OS: the YMM state is saved */
+        atomic_store_explicit(&g_avx2, v, memory_order_relaxed);
+    }
+    return v == 2;
+}
 #    endif
 
 size_t dllmem_scan_nul(const dllmem_unit *s, size_t max)
