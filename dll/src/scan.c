@@ -45,54 +45,68 @@ static inline const unsigned char *scan_limit(const unsigned char *start, size_t
 }
 
 /*
- * Aligned 16-byte (and, below, 32-byte) loads never cross a page, and neither
- * do aligned 64-byte (128-byte) chunks, so reading the whole block or chunk
- * that holds the terminator cannot fault: the argument glibc's wcslen makes.
+ * Aligned 16-byte (and 32-byte) blocks never cross a page, and neither do
+ * aligned chunks of four blocks, so reading the whole block or chunk that
+ * holds the terminator cannot fault: the argument glibc's wcslen makes.
  * ASan (or TSan) is told not to instrument these functions for that reason
  * only: bytes past the terminator are loaded but never influence the result.
+ *
+ * Each walk has a view of a block (a bit pair per zero unit of it) and of a
+ * chunk (whether any unit of it is zero).
  */
-DLLMEM_NO_ASAN static inline unsigned zero_mask(const unsigned char *block)
+DLLMEM_NO_ASAN static inline unsigned zero_mask16(const unsigned char *block)
 {
     __m128i v = _mm_load_si128((const __m128i *)(const void *)block);
     return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi16(v, _mm_setzero_si128()));
 }
 
-/* s is 2-byte aligned and max > 0. */
-DLLMEM_NO_ASAN size_t dllmem_scan_nul_sse2(const dllmem_unit *s, size_t max)
+DLLMEM_NO_ASAN static inline bool chunk64_has_zero(const unsigned char *chunk)
+{
+    __m128i z = _mm_setzero_si128();
+    __m128i a = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)chunk), z);
+    __m128i b = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(chunk + 16)), z);
+    __m128i c = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(chunk + 32)), z);
+    __m128i d = _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(chunk + 48)), z);
+    return _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0;
+}
+
+/*
+ * The walk both use, over blocks of `bs` bytes and chunks of four blocks:
+ * the block holding s (its bytes before s masked off), then block by block,
+ * and whole chunks once aligned to one, one test per chunk. Always inlined
+ * with constant arguments, so each walk compiles to its own loop.
+ */
+DLLMEM_NO_ASAN __attribute__((always_inline)) static inline size_t
+walk(const dllmem_unit *s, size_t max, uintptr_t bs, unsigned (*zero_mask)(const unsigned char *),
+     bool (*chunk_has_zero)(const unsigned char *))
 {
     const unsigned char *start = (const unsigned char *)s;
-    const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)15u);
-    unsigned mask = zero_mask(block) & (0xFFFFu << (unsigned)(start - block));
+    const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(bs - 1u));
+    unsigned skip = (unsigned)(start - block); /* < bs <= 32 */
+    unsigned mask = zero_mask(block) >> skip << skip;
     const unsigned char *limit = scan_limit(start, max); /* first byte not needed */
     for (;;) {
         if (mask != 0) {
             size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;
             return idx < max ? idx : max;
         }
-        block += 16;
+        block += bs;
         if (block >= limit)
             return max;
-        /* Whole 64-byte chunks once aligned: one test per 32 units. */
-        if (((uintptr_t)block & 63u) == 0) {
-            while (block + 64 <= limit) {
-                __m128i z = _mm_setzero_si128();
-                __m128i a =
-                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)block), z);
-                __m128i b =
-                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 16)), z);
-                __m128i c =
-                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 32)), z);
-                __m128i d =
-                    _mm_cmpeq_epi16(_mm_load_si128((const __m128i *)(const void *)(block + 48)), z);
-                if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0)
-                    break;
-                block += 64;
-            }
+        if (((uintptr_t)block & (4u * bs - 1u)) == 0) {
+            while (block + 4u * bs <= limit && !chunk_has_zero(block))
+                block += 4u * bs;
             if (block >= limit)
                 return max;
         }
         mask = zero_mask(block);
     }
+}
+
+/* s is 2-byte aligned and max > 0. One test per 32 units. */
+DLLMEM_NO_ASAN size_t dllmem_scan_nul_sse2(const dllmem_unit *s, size_t max)
+{
+    return walk(s, max, 16u, zero_mask16, chunk64_has_zero);
 }
 
 #    if defined(DLLMEM_SCAN_AVX2)
@@ -105,42 +119,24 @@ zero_mask32(const unsigned char *block)
     return (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi16(v, _mm256_setzero_si256()));
 }
 
+DLLMEM_NO_ASAN __attribute__((target("avx2"))) static inline bool
+chunk128_has_zero(const unsigned char *chunk)
+{
+    __m256i z = _mm256_setzero_si256();
+    __m256i a = _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)chunk), z);
+    __m256i b =
+        _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)(chunk + 32)), z);
+    __m256i c =
+        _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)(chunk + 64)), z);
+    __m256i d =
+        _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)(chunk + 96)), z);
+    return _mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d))) != 0;
+}
+
 DLLMEM_NO_ASAN __attribute__((target("avx2"))) size_t dllmem_scan_nul_avx2(const dllmem_unit *s,
                                                                            size_t max)
 {
-    const unsigned char *start = (const unsigned char *)s;
-    const unsigned char *block = (const unsigned char *)((uintptr_t)s & ~(uintptr_t)31u);
-    unsigned mask = zero_mask32(block) & (0xFFFFFFFFu << (unsigned)(start - block));
-    const unsigned char *limit = scan_limit(start, max); /* first byte not needed */
-    for (;;) {
-        if (mask != 0) {
-            size_t idx = (size_t)(block + __builtin_ctz(mask) - start) / 2u;
-            return idx < max ? idx : max;
-        }
-        block += 32;
-        if (block >= limit)
-            return max;
-        if (((uintptr_t)block & 127u) == 0) {
-            while (block + 128 <= limit) {
-                __m256i z = _mm256_setzero_si256();
-                __m256i a =
-                    _mm256_cmpeq_epi16(_mm256_load_si256((const __m256i *)(const void *)block), z);
-                __m256i b = _mm256_cmpeq_epi16(
-                    _mm256_load_si256((const __m256i *)(const void *)(block + 32)), z);
-                __m256i c = _mm256_cmpeq_epi16(
-                    _mm256_load_si256((const __m256i *)(const void *)(block + 64)), z);
-                __m256i d = _mm256_cmpeq_epi16(
-                    _mm256_load_si256((const __m256i *)(const void *)(block + 96)), z);
-                if (_mm256_movemask_epi8(
-                        _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d))) != 0)
-                    break;
-                block += 128;
-            }
-            if (block >= limit)
-                return max;
-        }
-        mask = zero_mask32(block);
-    }
+    return walk(s, max, 32u, zero_mask32, chunk128_has_zero);
 }
 
 /* 0: not asked yet, 1: no, 2: yes. Any thread may ask; all get one answer. */
