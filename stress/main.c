@@ -1200,6 +1200,17 @@ static void free_totals(struct totals *t)
     free(t->windows);
 }
 
+/* A fleet of `load` children (the attach baseline) into lb, whose latency
+ * arrays it allocates (free_totals frees them); false on a runner error. */
+static bool run_load_fleet(const struct options *o, struct totals *lb)
+{
+    memset(lb, 0, sizeof *lb);
+    lb->attach_ns = calloc((size_t)o->count, sizeof *lb->attach_ns);
+    lb->attach_split = calloc((size_t)o->count, sizeof *lb->attach_split);
+    lb->max_attach = o->count;
+    return lb->attach_ns != NULL && lb->attach_split != NULL && run_fleet(o, "load", lb);
+}
+
 int main(int argc, char **argv)
 {
     shim_set_self(argv[0]);
@@ -1233,15 +1244,12 @@ int main(int argc, char **argv)
         one.count = 1;
         one.parallel = 1;
         struct totals probe;
-        memset(&probe, 0, sizeof probe);
-        uint64_t ns[1];
-        unsigned long long split[1][5];
-        probe.attach_ns = ns;
-        probe.attach_split = split;
-        probe.max_attach = 1;
-        if (!run_fleet(&one, "load", &probe))
+        bool ran = run_load_fleet(&one, &probe);
+        bool loaded = probe.n_attach == 1;
+        free_totals(&probe);
+        if (!ran)
             return STRESS_RUNNER_ERROR;
-        if (probe.n_attach != 1) {
+        if (!loaded) {
             fprintf(stderr,
                     "dllmem-stress: --attach-baseline: a child cannot load %s as the empty "
                     "library\n",
@@ -1262,10 +1270,7 @@ int main(int argc, char **argv)
     struct totals lb;
     memset(&lb, 0, sizeof lb);
     if (o.attach_baseline != NULL) {
-        lb.attach_ns = calloc((size_t)o.count, sizeof *lb.attach_ns);
-        lb.max_attach = o.count;
-        lb.attach_split = calloc((size_t)o.count, sizeof *lb.attach_split);
-        bool ok = lb.attach_ns != NULL && lb.attach_split != NULL && run_fleet(&o, "load", &lb);
+        bool ok = run_load_fleet(&o, &lb);
         if (ok && (lb.n_attach != o.count ||
                    lb.crashed + lb.errors_exit + lb.errors_other + lb.wedges > 0)) {
             fprintf(stderr,
