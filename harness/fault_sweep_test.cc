@@ -47,7 +47,7 @@ const Call kCalls[] = {
 const Scene kScenes[] = {Scene::kFresh, Scene::kHeld};
 #else
 const Call kCalls[] = {
-    {"shm_open", 2, Scene::kFresh}, {"fstat", 3, Scene::kFresh}, {"ftruncate", 3, Scene::kFresh},
+    {"shm_open", 1, Scene::kFresh}, {"fstat", 2, Scene::kFresh}, {"ftruncate", 3, Scene::kFresh},
     {"mmap", 3, Scene::kFresh},     {"fcntl", 6, Scene::kFresh},
 };
 const Scene kScenes[] = {Scene::kFresh, Scene::kAbandoned, Scene::kHeld};

@@ -363,38 +363,17 @@ static dllmem_status check_object(const struct stat *sb, const char *name,
     return DLLMEM_OK;
 }
 
-/* Maps the object read-write through an open file description of its own,
- * which never carries a lock. A mapping keeps its description alive, and a
- * forked child inherits the mapping: had it mapped the locked description, a
- * child living on would keep this attach's locks (its DMS share, its slot,
- * so the writer lock's liveness) after this process died. `locked` is the
- * locked descriptor's fstat: its inode cannot change, so it is not asked again. */
-static struct step map_object(const struct stat *locked, const struct dllmem_config *cfg,
-                              size_t len, void **out, struct dllmem_reason *why)
+/* Maps the object read-write through the attach's own, locked description.
+ * A mapping keeps its description alive, and a forked child inherits the
+ * mapping: atfork_child maps the child's copy again through the child's own
+ * description, so a child living on never keeps this attach's locks (its DMS
+ * share, its slot, so the writer lock's liveness) after this process died. */
+static struct step map_object(int fd, const struct dllmem_config *cfg, size_t len, void **out,
+                              struct dllmem_reason *why)
 {
-    struct object_name oname = object_name(cfg->name);
-    int fd = sys_shm_open(oname.text, O_RDWR | O_NONBLOCK, 0600);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return go_round(); /* unlinked under us */
-        os_reason(why, cfg->name, "shm_open", errno);
-        return done(DLLMEM_OS_ERROR);
-    }
-    struct stat b;
-    if (sys_fstat(fd, &b) != 0) {
-        os_reason(why, cfg->name, "fstat", errno);
-        (void)close(fd);
-        return done(DLLMEM_OS_ERROR);
-    }
-    if (locked->st_ino != b.st_ino || locked->st_dev != b.st_dev) {
-        (void)close(fd);
-        return go_round(); /* the name was given to another object under us */
-    }
     void *p = sys_mmap(len, PROT_READ | PROT_WRITE, fd);
-    int err = errno;
-    (void)close(fd); /* the mapping keeps what it needs */
     if (p == MAP_FAILED) {
-        os_reason(why, cfg->name, "mmap", err);
+        os_reason(why, cfg->name, "mmap", errno);
         return done(DLLMEM_OS_ERROR);
     }
     *out = p;
@@ -457,7 +436,7 @@ static struct step init_as_first(int fd, const struct stat *sb, const struct dll
     }
     test_step("sized");
     void *p = NULL;
-    struct step st = map_object(sb, cfg, (size_t)want, &p, why);
+    struct step st = map_object(fd, cfg, (size_t)want, &p, why);
     if (step_ok(st)) {
         test_step("mapped");
         st = adopt(seg, p, want, DLLMEM_ROLE_CREATED, &verdict, why);
@@ -497,7 +476,7 @@ static struct step join(int fd, const struct stat *sb, const struct dllmem_confi
         return done(DLLMEM_INSECURE);
     }
     void *p = NULL;
-    struct step st = map_object(sb, cfg, (size_t)sb->st_size, &p, why);
+    struct step st = map_object(fd, cfg, (size_t)sb->st_size, &p, why);
     if (!step_ok(st))
         return st;
     st = adopt(seg, p, (uint64_t)sb->st_size, DLLMEM_ROLE_JOINING, &verdict, why);
@@ -897,9 +876,17 @@ void dllmem_os_default_name(char *buf, size_t len)
 static void atfork_prepare(void) { (void)pthread_mutex_lock(&g_writer_mutex); }
 static void atfork_parent(void) { (void)pthread_mutex_unlock(&g_writer_mutex); }
 
+/* Maps the segment's range again, in place (the same pages), through fd. */
+static bool map_in_place(const struct dllmem_segment *seg, int fd)
+{
+    return mmap(seg->base, (size_t)seg->mapping_bytes, PROT_READ | PROT_WRITE,
+                MAP_SHARED | MAP_FIXED, fd, 0) == seg->base;
+}
+
 /* A forked child shares its parent's open file description, so the parent's
  * locks would be its own too: give it an attach of its own (same object,
- * fresh description, its own DMS share), or disable what needs one. */
+ * fresh description, its own DMS share) and map the inherited range through
+ * that description; or, when that cannot be had, disable what needs one. */
 static void atfork_child(void)
 {
     (void)pthread_mutex_unlock(&g_writer_mutex);
@@ -910,8 +897,13 @@ static void atfork_child(void)
     struct stat a, b;
     int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
     bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
-              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == LOCK_TAKEN &&
-              dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
+              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == LOCK_TAKEN;
+    if (ok && !map_in_place(seg, fd)) {
+        /* A failed MAP_FIXED may have removed the range: put back what was. */
+        (void)map_in_place(seg, old);
+        ok = false;
+    }
+    ok = ok && dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
     if (fd >= 0)
         (void)close(fd);
     seg->os->slot = 0;
