@@ -110,6 +110,50 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   EXPECT_EQ(info.attached, 1) << "the killed worker's attach outlived it";
 }
 
+// A worker forked after the object's name was removed cannot open the object
+// again, so it gets no attach of its own. It must then keep nothing of its
+// parent's either (the mapping, the fd: each keeps the parent's locks alive),
+// and say it is not attached.
+TEST_F(ForkedWriter, AChildWithoutAnAttachOfItsOwnKeepsNoneOfItsParents) {
+  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  std::string env1 = EnvName();
+  const char *envp[] = {env1.c_str(), nullptr};
+  const char *args[] = {g_hooks_library.c_str(), "unlinked", nullptr};
+  shim_child writer;
+  ASSERT_TRUE(shim_spawn_role(&writer, "forked-writer", args, envp));
+  pid_t worker = 0;
+  int worker_status = -1, worker_empty = -1;
+  for (int i = 0; i < 2; i++) {  // the two processes' lines, in either order
+    char line[64] = "";
+    ASSERT_TRUE(shim_child_read_line(&writer, 10000, line, sizeof line));
+    if (sscanf(line, "forked %d", &worker) != 1) {
+      ASSERT_EQ(sscanf(line, "worker %d %d", &worker_status, &worker_empty), 2) << line;
+    }
+  }
+  struct Guard {
+    pid_t pid;
+    ~Guard() { KillOrphan(pid); }
+  } guard{worker};
+  ASSERT_GT(worker, 0);
+  EXPECT_EQ(worker_status, static_cast<int>(DLLMEM_NOT_ATTACHED));
+  EXPECT_EQ(worker_empty, 1) << "a Get in the worker must yield an empty string";
+  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
+  shim_child_kill(&writer, SIGKILL);
+  shim_child_wait(&writer, 10000, nullptr, 0);
+
+  auto t0 = Clock::now();
+  units s = widen("after");
+  size_t stored = 0;
+  EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
+      << "the dead writer's lock outlived it in its forked child (" << MsSince(t0) << " ms)";
+  EXPECT_EQ(GetAll(), text("after"));
+  dllmem_info info;
+  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
+  EXPECT_EQ(info.attached, 1) << "this process only: the worker has no attach, the writer died";
+}
+
 // ---- exit() while another thread is inside the exports -------------------------
 
 // ASAN_OPTIONS as this process has them, plus `extra`. (LeakSanitizer's
@@ -291,14 +335,29 @@ bool LoadOrSay(shim_lib *lib, const char *path) {
   return false;
 }
 
-// forked-writer LIB: attaches, forks a worker that lives on (up to 30 s)
-// without exec, prints "forked PID", then stores with the mid-write stop on.
+// forked-writer LIB [unlinked]: attaches, forks a worker that lives on (up to
+// 30 s) without exec, prints "forked PID", then stores with the mid-write stop
+// on. "unlinked" first removes the object's name, so that the worker cannot
+// open the object again; the worker prints "worker STATUS EMPTY": its attach
+// status, and 1 if its Get yields "".
 int RoleForkedWriter(int argc, char **argv) {
   shim_lib lib;
   if (argc < 1 || !LoadOrSay(&lib, argv[0])) return 10;
+  bool unlinked = argc > 1 && strcmp(argv[1], "unlinked") == 0;
+  char object[512];
+  const char *name = getenv("DLLMEM_NAME");
+  if (unlinked && (name == nullptr || !shim_object_name(object, sizeof object, name, "") ||
+                   shm_unlink(object) != 0))
+    return 13;
   pid_t worker = fork();
   if (worker < 0) return 11;
   if (worker == 0) {
+    if (unlinked) {
+      units buf(16, 'x');
+      lib.get(buf.data(), 16);
+      printf("worker %d %d\n", static_cast<int>(lib.x_attach_status()), buf[0] == 0 ? 1 : 0);
+      fflush(stdout);
+    }
     int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, 1);  // the test's pipe must not wait for us
     for (int i = 0; i < 300; i++) usleep(100000);

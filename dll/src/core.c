@@ -82,6 +82,13 @@ void dllmem_core_detach(void)
     dllmem_reason_set(&g_attach_reason, "library has detached");
 }
 
+void dllmem_core_forked_unattached(const struct dllmem_reason *why)
+{
+    g_seg.base = NULL;
+    g_attach_status = DLLMEM_NOT_ATTACHED;
+    g_attach_reason = *why;
+}
+
 /* Brackets every export that touches the segment: NULL when not attached or
  * detaching. Pair each call with leave(). */
 static struct dllmem_segment *enter(void)

@@ -22,6 +22,12 @@ void dllmem_core_detach(void);
 /* The attached segment, or NULL. */
 struct dllmem_segment *dllmem_core_segment(void);
 
+/* A forked child that could not get an attach of its own (POSIX fork
+ * handler, which has already released and unmapped the parent's): it is not
+ * attached, and attach's status and reason say why. */
+struct dllmem_reason;
+void dllmem_core_forked_unattached(const struct dllmem_reason *why);
+
 #ifdef __cplusplus
 }
 #endif

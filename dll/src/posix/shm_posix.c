@@ -380,6 +380,16 @@ static struct step map_object(int fd, const struct dllmem_config *cfg, size_t le
     return done(DLLMEM_OK);
 }
 
+/* Unmaps the segment, first forgetting where it was: a thread forking
+ * meanwhile must not find the range in its child and map it again over
+ * whatever took its place (atfork_child). */
+static void forget_and_unmap(struct dllmem_segment *seg)
+{
+    void *base = seg->base;
+    seg->base = NULL;
+    (void)munmap(base, (size_t)seg->mapping_bytes);
+}
+
 /* Asks the core what the mapped object is (dllmem_adopt); RETRY goes round,
  * a refusal is done with its status. */
 static struct step adopt(struct dllmem_segment *seg, void *p, uint64_t object_bytes,
@@ -557,9 +567,8 @@ static struct step attach_fd(int fd, const struct dllmem_config *cfg, struct dll
             return first;
         if (lock_byte(fd, LOCK_DMS, F_RDLCK) != LOCK_TAKEN) { /* downgrade: let others in */
             os_reason(why, cfg->name, "fcntl(downgrade)", errno);
-            (void)munmap(seg->base, (size_t)seg->mapping_bytes);
+            forget_and_unmap(seg);
             (void)ftruncate(fd, 0); /* just initialized, holds nothing: let it be removed */
-            seg->base = NULL;
             return done(DLLMEM_OS_ERROR);
         }
         test_step("downgraded");
@@ -674,15 +683,12 @@ dllmem_status dllmem_os_attach(const struct dllmem_config *cfg, struct dllmem_se
 
 /* ---- detach -------------------------------------------------------------------- */
 
-static bool g_forked_without_own_fd; /* see atfork_child */
-
 void dllmem_os_detach(struct dllmem_segment *seg)
 {
     int fd = seg->os->fd;
-    (void)munmap(seg->base, (size_t)seg->mapping_bytes);
-    seg->base = NULL;
+    forget_and_unmap(seg);
     test_step("detach-unmapped");
-    if (!g_forked_without_own_fd && lock_byte(fd, LOCK_DMS, F_WRLCK) == LOCK_TAKEN) {
+    if (lock_byte(fd, LOCK_DMS, F_WRLCK) == LOCK_TAKEN) {
         test_step("detach-alone");
         /* Alone: remove the name unless someone already replaced our object. */
         struct stat sb;
@@ -760,8 +766,6 @@ static dllmem_status wait_for_writer(struct dllmem_segment *seg)
 
 dllmem_status dllmem_os_writer_lock(struct dllmem_segment *seg)
 {
-    if (g_forked_without_own_fd)
-        return DLLMEM_NOT_ATTACHED;
     (void)pthread_mutex_lock(&g_writer_mutex);
     if (seg->os->slot == 0) { /* a forked child gives up its parent's slot */
         dllmem_status st = claim_slot(seg);
@@ -883,33 +887,55 @@ static bool map_in_place(const struct dllmem_segment *seg, int fd)
                 MAP_SHARED | MAP_FIXED, fd, 0) == seg->base;
 }
 
-/* A forked child shares its parent's open file description, so the parent's
- * locks would be its own too: give it an attach of its own (same object,
- * fresh description, its own DMS share) and map the inherited range through
- * that description; or, when that cannot be had, disable what needs one. */
+/* Gives a forked child an attach of its own: a fresh description of the same
+ * object with a DMS share on it, the inherited range mapped again through it,
+ * and it in place of the inherited fd. NULL, or the step that failed. */
+static const char *own_attach(struct dllmem_segment *seg)
+{
+    int old = seg->os->fd;
+    struct stat a, b;
+    const char *failed = NULL;
+    int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
+    if (fd < 0)
+        failed = "shm_open";
+    else if (fstat(old, &a) != 0 || fstat(fd, &b) != 0 || a.st_ino != b.st_ino ||
+             a.st_dev != b.st_dev)
+        failed = "the name no longer names the parent's object";
+    else if (lock_byte(fd, LOCK_DMS, F_RDLCK) != LOCK_TAKEN)
+        failed = "fcntl(lock)";
+    else if (!map_in_place(seg, fd))
+        failed = "mmap";
+    else if (dup2(fd, old) != old || fcntl(old, F_SETFD, FD_CLOEXEC) != 0)
+        failed = "dup2";
+    if (fd >= 0)
+        (void)close(fd);
+    return failed;
+}
+
+/* A forked child shares its parent's open file description, and its mapping
+ * keeps that description alive: with them, the parent's locks would outlive
+ * the parent. So the child gets an attach of its own, or none: without one it
+ * keeps nothing of its parent's (a failed MAP_FIXED may also have removed
+ * the range) and is not attached. */
 static void atfork_child(void)
 {
     (void)pthread_mutex_unlock(&g_writer_mutex);
     struct dllmem_segment *seg = dllmem_core_segment();
-    if (seg == NULL)
+    if (seg == NULL || seg->os == NULL) /* not attached, or forked inside attach */
         return;
-    int old = seg->os->fd;
-    struct stat a, b;
-    int fd = shm_open(object_name(seg->config.name).text, O_RDWR | O_NONBLOCK, 0600);
-    bool ok = fd >= 0 && fstat(old, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino &&
-              a.st_dev == b.st_dev && lock_byte(fd, LOCK_DMS, F_RDLCK) == LOCK_TAKEN;
-    if (ok && !map_in_place(seg, fd)) {
-        /* A failed MAP_FIXED may have removed the range: put back what was. */
-        (void)map_in_place(seg, old);
-        ok = false;
-    }
-    ok = ok && dup2(fd, old) == old && fcntl(old, F_SETFD, FD_CLOEXEC) == 0;
-    if (fd >= 0)
-        (void)close(fd);
     seg->os->slot = 0;
-    g_forked_without_own_fd = !ok;
-    if (ok)
-        (void)claim_slot(seg); /* else the first Set claims one */
+    const char *failed = own_attach(seg);
+    if (failed == NULL) {
+        (void)claim_slot(seg); /* if this fails, the first Set claims one */
+        return;
+    }
+    struct dllmem_reason why = {""};
+    dllmem_reason_set(&why, "\"%s\": this forked child has no attach of its own (%s)",
+                      seg->config.name, failed);
+    (void)close(seg->os->fd);
+    seg->os->fd = -1;
+    forget_and_unmap(seg);
+    dllmem_core_forked_unattached(&why);
 }
 
 __attribute__((constructor)) static void dllmem_posix_load(void)

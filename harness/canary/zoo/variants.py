@@ -181,10 +181,16 @@ VARIANTS = [
                   "    (void)cancel_state; /* ZOO: stays cancellable */\n")],
             ["harness:Cancellation.*"]),
     Variant("fork-keeps-parent-mapping",
-            "a forked child keeps the mapping it inherited, made through its parent's "
-            "locked description: the parent's locks live on in the child",
-            [Edit(POSIX, "    if (ok && !map_in_place(seg, fd)) {\n",
-                  "    if (ok && false) { /* ZOO: the inherited mapping stays */\n")],
+            "a forked child maps its range again through the inherited description, "
+            "its parent's: the parent's locks live on in the child",
+            [Edit(POSIX, "    else if (!map_in_place(seg, fd))\n",
+                  "    else if (!map_in_place(seg, old)) /* ZOO: the parent's description */\n")],
+            ["harness:ForkedWriter.*"]),
+    Variant("fork-fallback-keeps-mapping",
+            "a forked child that cannot get an attach of its own gives up the inherited fd "
+            "but not the inherited mapping, which keeps its parent's description alive",
+            [Edit(POSIX, "    forget_and_unmap(seg);\n    dllmem_core_forked_unattached(&why);\n",
+                  "    dllmem_core_forked_unattached(&why); /* ZOO: the mapping stays */\n")],
             ["harness:ForkedWriter.*"]),
 
     # ---- bounds of Set -----------------------------------------------------------
