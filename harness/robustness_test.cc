@@ -211,17 +211,18 @@ TEST_F(LockTimeout, AnObjectThatNeverGetsInitializedEndsTheAttachInTime) {
 
 // ---- fork without exec (any build) ---------------------------------------------------
 
-using Fork = LibraryTest;
+class Fork : public LibraryTest {
+ protected:
+  // The child reads the parent's string, counts two attaches (its own slot,
+  // not a share of the parent's), and its Set reaches the parent.
+  void ForkAChildThatUsesItsOwnAttach();
+};
 
-TEST_F(Fork, AForkedChildGetsAnAttachOfItsOwn) {
-  Load();
-  if (!HasExtendedApi()) GTEST_SKIP() << "needs dllmem_get_info";
+void Fork::ForkAChildThatUsesItsOwnAttach() {
   SetUnits(widen("from the parent"));
   pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    // The child: it reads the parent's string, counts two attaches (its own
-    // slot, not a share of the parent's), and its Set reaches the parent.
     units buf(64, 0);
     lib_.get(buf.data(), 64);
     dllmem_info info;
@@ -242,6 +243,25 @@ TEST_F(Fork, AForkedChildGetsAnAttachOfItsOwn) {
   EXPECT_EQ(info.attached, 1) << "the child's attach outlived it";
   SetUnits(widen("parent again"));  // the child's exit left the writer lock free
   EXPECT_EQ(GetAll(), text("parent again"));
+}
+
+TEST_F(Fork, AForkedChildGetsAnAttachOfItsOwn) {
+  Load();
+  if (!HasExtendedApi()) GTEST_SKIP() << "needs dllmem_get_info";
+  ForkAChildThatUsesItsOwnAttach();
+}
+
+// With stdin closed, the descriptor the child opens for its own attach is 0:
+// a valid one.
+TEST_F(Fork, AChildWhoseOwnDescriptorIsZeroStillGetsItsAttach) {
+  Load();
+  if (!HasExtendedApi()) GTEST_SKIP() << "needs dllmem_get_info";
+  int saved = dup(0);
+  ASSERT_GE(saved, 0);
+  close(0);
+  ForkAChildThatUsesItsOwnAttach();
+  dup2(saved, 0);
+  close(saved);
 }
 
 }  // namespace

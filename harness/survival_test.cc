@@ -64,7 +64,10 @@ bool LockByteHeld(const std::string &name, off_t at) {
 
 // ---- a writer that forked, then died inside Set -----------------------------------
 
-using ForkedWriter = HookTest;
+class ForkedWriter : public HookTest {
+ protected:
+  void WorkerWithoutAnAttachOfItsOwn(const char *how);
+};
 
 // The pre-fork server pattern: a process attaches, forks a worker that lives
 // on without exec, and is killed inside a Set. The worker keeps its parent's
@@ -110,35 +113,34 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   EXPECT_EQ(info.attached, 1) << "the killed worker's attach outlived it";
 }
 
-// A worker forked after the object's name was removed cannot open the object
-// again, so it gets no attach of its own. It must then keep nothing of its
-// parent's either (the mapping, the fd: each keeps the parent's locks alive),
-// and say it is not attached.
-TEST_F(ForkedWriter, AChildWithoutAnAttachOfItsOwnKeepsNoneOfItsParents) {
-  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
-  Load("", g_hooks_library);
-  SetUnits(widen("before"));
+// A worker forked after the object's name was removed, or given to another
+// object, cannot open its parent's object again, so it gets no attach of its
+// own. It must then keep nothing of its parent's either (the mapping, the fd:
+// each keeps the parent's locks alive), and say it is not attached.
+void ForkedWriter::WorkerWithoutAnAttachOfItsOwn(const char *how) {
   std::string env1 = EnvName();
   const char *envp[] = {env1.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), "unlinked", nullptr};
+  const char *args[] = {g_hooks_library.c_str(), how, nullptr};
   shim_child writer;
   ASSERT_TRUE(shim_spawn_role(&writer, "forked-writer", args, envp));
   pid_t worker = 0;
-  int worker_status = -1, worker_empty = -1;
+  std::string worker_line;
   for (int i = 0; i < 2; i++) {  // the two processes' lines, in either order
-    char line[64] = "";
+    char line[512] = "";
     ASSERT_TRUE(shim_child_read_line(&writer, 10000, line, sizeof line));
-    if (sscanf(line, "forked %d", &worker) != 1) {
-      ASSERT_EQ(sscanf(line, "worker %d %d", &worker_status, &worker_empty), 2) << line;
-    }
+    if (sscanf(line, "forked %d", &worker) != 1) worker_line = line;
   }
   struct Guard {
     pid_t pid;
     ~Guard() { KillOrphan(pid); }
   } guard{worker};
   ASSERT_GT(worker, 0);
-  EXPECT_EQ(worker_status, static_cast<int>(DLLMEM_NOT_ATTACHED));
-  EXPECT_EQ(worker_empty, 1) << "a Get in the worker must yield an empty string";
+  int status = -1, empty = -1;
+  ASSERT_EQ(sscanf(worker_line.c_str(), "worker %d %d", &status, &empty), 2) << worker_line;
+  EXPECT_EQ(status, static_cast<int>(DLLMEM_NOT_ATTACHED)) << worker_line;
+  EXPECT_NE(worker_line.find("no attach of its own"), std::string::npos)
+      << "the attach reason must say why: " << worker_line;
+  EXPECT_EQ(empty, 1) << "a Get in the worker must yield an empty string";
   ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
   shim_child_kill(&writer, SIGKILL);
   shim_child_wait(&writer, 10000, nullptr, 0);
@@ -152,6 +154,50 @@ TEST_F(ForkedWriter, AChildWithoutAnAttachOfItsOwnKeepsNoneOfItsParents) {
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
   EXPECT_EQ(info.attached, 1) << "this process only: the worker has no attach, the writer died";
+}
+
+// Detach forgets where the segment was before it unmaps it: a thread that
+// forks in between must not find the range in its child and map the segment
+// again there, over whatever may have taken the range since.
+TEST_F(ForkedWriter, AForkDuringDetachLeavesTheChildWithoutTheSegment) {
+  SetHook("PAUSE_STEP", "detach-unmapped");  // 300 ms right after the unmap
+  Load("", g_hooks_library);
+  SetUnits(widen("still here"));
+  const std::string mapped = "/dev/shm" + ObjectName(name_);  // as /proc/PID/maps names it
+  std::atomic<int> child_exit{-1};
+  std::thread forker([&mapped, &child_exit] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // detach is paused by now
+    pid_t pid = fork();
+    if (pid == 0) {  // the fork handlers have run: is the segment mapped here?
+      std::ifstream maps("/proc/self/maps");
+      std::string line;
+      bool found = false;
+      while (std::getline(maps, line)) found = found || line.find(mapped) != std::string::npos;
+      _exit(found ? 1 : 0);
+    }
+    int status = 0;
+    if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+      child_exit = WEXITSTATUS(status);
+  });
+  Unload();
+  forker.join();
+  EXPECT_EQ(child_exit.load(), 0)
+      << "1: the child forked during detach has the segment mapped again";
+}
+
+TEST_F(ForkedWriter, AChildWithoutAnAttachOfItsOwnKeepsNoneOfItsParents) {
+  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  WorkerWithoutAnAttachOfItsOwn("unlinked");
+}
+
+TEST_F(ForkedWriter, AChildWhoseNameNowNamesAnotherObjectKeepsNoneOfItsParents) {
+  SetHook("WAIT_MS", "3000");
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  WorkerWithoutAnAttachOfItsOwn("replaced");
+  shm_unlink(ObjectName(name_).c_str());  // the role's stand-in object
 }
 
 // ---- exit() while another thread is inside the exports -------------------------
@@ -335,27 +381,35 @@ bool LoadOrSay(shim_lib *lib, const char *path) {
   return false;
 }
 
-// forked-writer LIB [unlinked]: attaches, forks a worker that lives on (up to
-// 30 s) without exec, prints "forked PID", then stores with the mid-write stop
-// on. "unlinked" first removes the object's name, so that the worker cannot
-// open the object again; the worker prints "worker STATUS EMPTY": its attach
-// status, and 1 if its Get yields "".
+// forked-writer LIB [unlinked|replaced]: attaches, forks a worker that lives
+// on (up to 30 s) without exec, prints "forked PID", then stores with the
+// mid-write stop on. "unlinked" first removes the object's name, "replaced"
+// also gives it to a new empty object, so that the worker cannot open its
+// parent's object again; the worker prints "worker STATUS EMPTY REASON": its
+// attach status, 1 if its Get yields "", and its attach reason.
 int RoleForkedWriter(int argc, char **argv) {
   shim_lib lib;
   if (argc < 1 || !LoadOrSay(&lib, argv[0])) return 10;
-  bool unlinked = argc > 1 && strcmp(argv[1], "unlinked") == 0;
+  bool replaced = argc > 1 && strcmp(argv[1], "replaced") == 0;
+  bool unlinked = replaced || (argc > 1 && strcmp(argv[1], "unlinked") == 0);
   char object[512];
   const char *name = getenv("DLLMEM_NAME");
   if (unlinked && (name == nullptr || !shim_object_name(object, sizeof object, name, "") ||
                    shm_unlink(object) != 0))
     return 13;
+  if (replaced) {  // an empty stand-in of the same name, as another program might make
+    int fd = shm_open(object, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return 14;
+    close(fd);
+  }
   pid_t worker = fork();
   if (worker < 0) return 11;
   if (worker == 0) {
     if (unlinked) {
       units buf(16, 'x');
       lib.get(buf.data(), 16);
-      printf("worker %d %d\n", static_cast<int>(lib.x_attach_status()), buf[0] == 0 ? 1 : 0);
+      printf("worker %d %d %s\n", static_cast<int>(lib.x_attach_status()), buf[0] == 0 ? 1 : 0,
+             lib.x_attach_reason());
       fflush(stdout);
     }
     int null_fd = open("/dev/null", O_WRONLY);

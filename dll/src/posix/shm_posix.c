@@ -128,9 +128,12 @@ static uint32_t g_first_slot;
  * since attach (seqlock.c calls dllmem_os_test_store_point after every store
  * of the protocol to shared memory); DLLMEM_TEST_STOP_STEP=K stops it at its
  * K-th step of attach and detach (test_step), =NAME[,NAME...] at the first
- * step of each name. All are read at attach. */
+ * step of each name; DLLMEM_TEST_PAUSE_STEP=NAME[,NAME...] sleeps 300 ms at
+ * every step of those names instead, so another thread can act there. All
+ * are read at attach. */
 static long g_stop_store, g_stop_step, g_stores, g_steps;
-static char g_stop_step_names[128]; /* ",name,name," */
+static char g_stop_step_names[128];  /* ",name,name," */
+static char g_pause_step_names[128]; /* ",name,name," */
 
 static void load_test_faults(void)
 {
@@ -163,6 +166,9 @@ static void load_test_faults(void)
         g_stop_step = strtol(step, NULL, 10);
     else if (step != NULL)
         (void)snprintf(g_stop_step_names, sizeof g_stop_step_names, ",%s,", step);
+    const char *pause = getenv("DLLMEM_TEST_PAUSE_STEP"); /* NOLINT(concurrency-mt-unsafe) */
+    (void)snprintf(g_pause_step_names, sizeof g_pause_step_names, ",%s,",
+                   pause != NULL ? pause : "");
     g_steps = 0;
 }
 
@@ -185,6 +191,10 @@ static void test_step(const char *name)
         memset(named + 1, ' ', strlen(token) - 2);
     if (named != NULL || g_steps == g_stop_step)
         (void)raise(SIGSTOP);
+    if (strstr(g_pause_step_names, token) != NULL) {
+        struct timespec ts = {0, 300000000L};
+        (void)nanosleep(&ts, NULL);
+    }
 }
 
 void dllmem_os_test_midwrite(void)
