@@ -47,6 +47,16 @@ void KillOrphan(pid_t pid) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+// Asks a forked worker to exit (SIGTERM: it exits normally, so coverage tools
+// write its profile), then kills it if it has not gone within 2 s.
+void EndWorker(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  for (int i = 0; i < 200 && !ProcessGone(pid); i++)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  KillOrphan(pid);
+}
+
 // True if some attach holds the object's lock byte `at` (the POSIX backend
 // holds byte 1 + slot for every attach).
 bool LockByteHeld(const std::string &name, off_t at) {
@@ -87,7 +97,7 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   ASSERT_EQ(sscanf(line, "forked %d", &worker), 1) << line;
   struct Guard {
     pid_t pid;
-    ~Guard() { KillOrphan(pid); }
+    ~Guard() { EndWorker(pid); }
   } guard{worker};
   ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
   shim_child_kill(&writer, SIGKILL);
@@ -107,10 +117,10 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   EXPECT_EQ(info.attached, 2) << "this process and the forked worker, not the dead writer";
   // The worker gone, its attach must be gone too before this process detaches
   // (else it would not be the last and would leave the name): bounded wait.
-  KillOrphan(worker);
+  EndWorker(worker);
   for (int i = 0; i < 500 && lib_.x_get_info(&info) == DLLMEM_OK && info.attached != 1; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_EQ(info.attached, 1) << "the killed worker's attach outlived it";
+  EXPECT_EQ(info.attached, 1) << "the ended worker's attach outlived it";
 }
 
 // A worker forked after the object's name was removed, or given to another
@@ -132,7 +142,7 @@ void ForkedWriter::WorkerWithoutAnAttachOfItsOwn(const char *how) {
   }
   struct Guard {
     pid_t pid;
-    ~Guard() { KillOrphan(pid); }
+    ~Guard() { EndWorker(pid); }
   } guard{worker};
   ASSERT_GT(worker, 0);
   int status = -1, empty = -1;
@@ -387,6 +397,8 @@ bool LoadOrSay(shim_lib *lib, const char *path) {
 // also gives it to a new empty object, so that the worker cannot open its
 // parent's object again; the worker prints "worker STATUS EMPTY REASON": its
 // attach status, 1 if its Get yields "", and its attach reason.
+volatile sig_atomic_t g_worker_ending = 0;
+
 int RoleForkedWriter(int argc, char **argv) {
   shim_lib lib;
   if (argc < 1 || !LoadOrSay(&lib, argv[0])) return 10;
@@ -414,8 +426,9 @@ int RoleForkedWriter(int argc, char **argv) {
     }
     int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, 1);  // the test's pipe must not wait for us
-    for (int i = 0; i < 300; i++) usleep(100000);
-    _exit(0);
+    signal(SIGTERM, [](int) { g_worker_ending = 1; });
+    for (int i = 0; i < 300 && g_worker_ending == 0; i++) usleep(100000);
+    exit(0);  // normally: coverage tools write the worker's profile (its Get, its fork handler)
   }
   printf("forked %d\n", static_cast<int>(worker));
   fflush(stdout);
