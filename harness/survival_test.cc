@@ -76,36 +76,45 @@ bool LockByteHeld(const std::string &name, off_t at) {
 
 class ForkedWriter : public HookTest {
  protected:
+  void TearDown() override {
+    EndWorker(worker_);
+    HookTest::TearDown();
+  }
+  // Starts the forked-writer role (`how`: "", "unlinked" or "replaced") and
+  // reads the pid of the worker it forked and, unless `how` is "", the
+  // worker's own line. The worker is ended at TearDown.
+  void StartForkedWriter(const char *how, std::string *worker_line);
+  // Once the writer has stopped inside its Set, kills it there.
+  void KillTheWriterInsideItsSet();
+  // After that death, a Set must not wait for the dead writer's lock, and
+  // `attached` processes must remain.
+  void ExpectNoWedge(int64_t attached, const char *who);
   void WorkerWithoutAnAttachOfItsOwn(const char *how);
+
+  shim_child writer_{};
+  pid_t worker_ = 0;
 };
 
-// The pre-fork server pattern: a process attaches, forks a worker that lives
-// on without exec, and is killed inside a Set. The worker keeps its parent's
-// mapping; the dead writer's locks must not live on in it.
-TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
-  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
-  Load("", g_hooks_library);
-  SetUnits(widen("before"));
+void ForkedWriter::StartForkedWriter(const char *how, std::string *worker_line) {
   std::string env1 = EnvName();
   const char *envp[] = {env1.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), nullptr};
-  shim_child writer;
-  ASSERT_TRUE(shim_spawn_role(&writer, "forked-writer", args, envp));
-  char line[64] = "";
-  ASSERT_TRUE(shim_child_read_line(&writer, 10000, line, sizeof line));
-  pid_t worker = 0;
-  ASSERT_EQ(sscanf(line, "forked %d", &worker), 1) << line;
-  struct Guard {
-    pid_t pid;
-    ~Guard() { EndWorker(pid); }
-  } guard{worker};
-  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
-  shim_child_kill(&writer, SIGKILL);
-  shim_child_wait(&writer, 10000, nullptr, 0);
+  const char *args[] = {g_hooks_library.c_str(), *how ? how : nullptr, nullptr};
+  ASSERT_TRUE(shim_spawn_role(&writer_, "forked-writer", args, envp));
+  for (int i = 0; i < (*how ? 2 : 1); i++) {  // the two processes' lines, in either order
+    char line[512] = "";
+    ASSERT_TRUE(shim_child_read_line(&writer_, 10000, line, sizeof line));
+    if (sscanf(line, "forked %d", &worker_) != 1 && worker_line != nullptr) *worker_line = line;
+  }
+  ASSERT_GT(worker_, 0);
+}
 
-  units seen = GetAll();
-  EXPECT_TRUE(seen == text("before") || seen == text("the dying writer's string"))
-      << "a torn string after the writer died";
+void ForkedWriter::KillTheWriterInsideItsSet() {
+  ASSERT_TRUE(shim_child_wait_stopped(&writer_, 20000)) << "writer never reached the window";
+  shim_child_kill(&writer_, SIGKILL);
+  shim_child_wait(&writer_, 10000, nullptr, 0);
+}
+
+void ForkedWriter::ExpectNoWedge(int64_t attached, const char *who) {
   auto t0 = Clock::now();
   units s = widen("after");
   size_t stored = 0;
@@ -114,10 +123,26 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
   EXPECT_EQ(GetAll(), text("after"));
   dllmem_info info;
   ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
-  EXPECT_EQ(info.attached, 2) << "this process and the forked worker, not the dead writer";
+  EXPECT_EQ(info.attached, attached) << who;
+}
+
+// The pre-fork server pattern: a process attaches, forks a worker that lives
+// on without exec, and is killed inside a Set. The worker keeps its parent's
+// mapping; the dead writer's locks must not live on in it.
+TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
+  SetHook("WAIT_MS", "3000");  // a wedge shows as TIMEOUT, not a hang
+  Load("", g_hooks_library);
+  SetUnits(widen("before"));
+  ASSERT_NO_FATAL_FAILURE(StartForkedWriter("", nullptr));
+  ASSERT_NO_FATAL_FAILURE(KillTheWriterInsideItsSet());
+  units seen = GetAll();
+  EXPECT_TRUE(seen == text("before") || seen == text("the dying writer's string"))
+      << "a torn string after the writer died";
+  ExpectNoWedge(2, "this process and the forked worker, not the dead writer");
   // The worker gone, its attach must be gone too before this process detaches
   // (else it would not be the last and would leave the name): bounded wait.
-  EndWorker(worker);
+  EndWorker(worker_);
+  dllmem_info info{};
   for (int i = 0; i < 500 && lib_.x_get_info(&info) == DLLMEM_OK && info.attached != 1; i++)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(info.attached, 1) << "the ended worker's attach outlived it";
@@ -128,42 +153,16 @@ TEST_F(ForkedWriter, DiesInsideSetWhileItsForkedChildLivesOnAndWedgesNoWriter) {
 // own. It must then keep nothing of its parent's either (the mapping, the fd:
 // each keeps the parent's locks alive), and say it is not attached.
 void ForkedWriter::WorkerWithoutAnAttachOfItsOwn(const char *how) {
-  std::string env1 = EnvName();
-  const char *envp[] = {env1.c_str(), nullptr};
-  const char *args[] = {g_hooks_library.c_str(), how, nullptr};
-  shim_child writer;
-  ASSERT_TRUE(shim_spawn_role(&writer, "forked-writer", args, envp));
-  pid_t worker = 0;
   std::string worker_line;
-  for (int i = 0; i < 2; i++) {  // the two processes' lines, in either order
-    char line[512] = "";
-    ASSERT_TRUE(shim_child_read_line(&writer, 10000, line, sizeof line));
-    if (sscanf(line, "forked %d", &worker) != 1) worker_line = line;
-  }
-  struct Guard {
-    pid_t pid;
-    ~Guard() { EndWorker(pid); }
-  } guard{worker};
-  ASSERT_GT(worker, 0);
+  ASSERT_NO_FATAL_FAILURE(StartForkedWriter(how, &worker_line));
   int status = -1, empty = -1;
   ASSERT_EQ(sscanf(worker_line.c_str(), "worker %d %d", &status, &empty), 2) << worker_line;
   EXPECT_EQ(status, static_cast<int>(DLLMEM_NOT_ATTACHED)) << worker_line;
   EXPECT_NE(worker_line.find("no attach of its own"), std::string::npos)
       << "the attach reason must say why: " << worker_line;
   EXPECT_EQ(empty, 1) << "a Get in the worker must yield an empty string";
-  ASSERT_TRUE(shim_child_wait_stopped(&writer, 20000)) << "writer never reached the window";
-  shim_child_kill(&writer, SIGKILL);
-  shim_child_wait(&writer, 10000, nullptr, 0);
-
-  auto t0 = Clock::now();
-  units s = widen("after");
-  size_t stored = 0;
-  EXPECT_EQ(lib_.x_set(s.data(), s.size() - 1, &stored), DLLMEM_OK)
-      << "the dead writer's lock outlived it in its forked child (" << MsSince(t0) << " ms)";
-  EXPECT_EQ(GetAll(), text("after"));
-  dllmem_info info;
-  ASSERT_EQ(lib_.x_get_info(&info), DLLMEM_OK);
-  EXPECT_EQ(info.attached, 1) << "this process only: the worker has no attach, the writer died";
+  ASSERT_NO_FATAL_FAILURE(KillTheWriterInsideItsSet());
+  ExpectNoWedge(1, "this process only: the worker has no attach, the writer died");
 }
 
 // Detach forgets where the segment was before it unmaps it: a thread that
